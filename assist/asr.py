@@ -1,0 +1,390 @@
+"""Streaming transcription: one ``StreamingTranscriber`` per speaker over faster-whisper.
+
+Each transcriber runs the Silero VAD bundled with faster-whisper on its audio as
+it arrives.  While someone speaks it asks for *partial* decodes of the speech so
+far; text two consecutive decodes agree on is committed (LocalAgreement, as in
+whisper_streaming).  When they stop it asks for one *final* decode with word
+timestamps.  Decoding itself is not done here on arrival: the transcribers
+hand out ``DecodeJob``s and a scheduler (``DecodeScheduler``) decides which runs
+next, so two speakers share one loaded model and neither starves.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import deque
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .events import Partial, Utterance, Word
+
+VAD_WINDOW = 512  # samples per Silero VAD step at 16 kHz (32 ms)
+VAD_CONTEXT = 64
+FRAMES_PER_SECOND = 100  # Whisper mel frames
+
+# Whisper's encoder is trained on 30 s windows and faster-whisper pads every
+# window to 3,000 mel frames, so a 3 s utterance costs as much as 30 s of audio.
+# Like whisper.cpp's --audio-ctx we pad short utterances less: at least 10 s and
+# 7 s past the speech.  Measured on jfk.flac with tiny.en: 3-4x faster, same
+# text; 6 s of context for 3 s of speech makes tiny.en loop, hence the margins.
+_audio_ctx: ContextVar[int | None] = ContextVar("assist_audio_ctx", default=None)
+MIN_CTX_FRAMES, CTX_MARGIN_FRAMES, MAX_CTX_FRAMES = 1000, 700, 3000
+
+
+def _install_audio_ctx() -> None:
+    import faster_whisper.transcribe as fw_transcribe
+    from faster_whisper.audio import pad_or_trim
+
+    if getattr(fw_transcribe.pad_or_trim, "_assist", False):
+        return
+
+    def pad_to_context(array, length: int = MAX_CTX_FRAMES, *, axis: int = -1):
+        return pad_or_trim(array, _audio_ctx.get() or length, axis=axis)
+
+    pad_to_context._assist = True  # type: ignore[attr-defined]
+    fw_transcribe.pad_or_trim = pad_to_context
+
+
+def context_frames(samples: int) -> int:
+    """Encoder frames to decode ``samples`` of 16 kHz audio with."""
+    content = samples * FRAMES_PER_SECOND // SAMPLE_RATE + 1
+    return int(min(MAX_CTX_FRAMES, max(MIN_CTX_FRAMES, content + CTX_MARGIN_FRAMES)))
+
+
+@dataclass
+class AsrOptions:
+    """Streaming options.
+
+    Attributes:
+        language: language code ("en", "zh", ...) or None to detect (multilingual models).
+        onset: VAD probability that starts speech.
+        offset: VAD probability under which speech may end.
+        min_silence: seconds under ``offset`` that end an utterance.
+        min_speech: utterances shorter than this are dropped (clicks, breaths).
+        pre_roll: seconds of audio kept before the detected onset.
+        partial_every: seconds of new speech between partial decodes.
+        max_utterance: an utterance is cut at this length even without a pause.
+        beam_size: beam for the final decode (partials are greedy).
+        no_speech_threshold: segments above this no-speech probability ...
+        logprob_threshold: ... and below this average log-probability are dropped.
+    """
+
+    language: str | None = "en"
+    onset: float = 0.5
+    offset: float = 0.35
+    min_silence: float = 0.4
+    min_speech: float = 0.25
+    pre_roll: float = 0.2
+    partial_every: float = 0.5
+    max_utterance: float = 15.0
+    beam_size: int = 1
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+
+
+class StreamingVad:
+    """Silero VAD (faster-whisper's ONNX asset) run window by window with its state kept."""
+
+    _session = None
+    _session_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.session = self._shared_session()
+        self.h = np.zeros((1, 1, 128), dtype=np.float32)
+        self.c = np.zeros((1, 1, 128), dtype=np.float32)
+        self.context = np.zeros(VAD_CONTEXT, dtype=np.float32)
+        self.pending = np.zeros(0, dtype=np.float32)
+
+    @classmethod
+    def _shared_session(cls):
+        with cls._session_lock:
+            if cls._session is None:
+                from faster_whisper.vad import get_vad_model
+
+                cls._session = get_vad_model().session
+            return cls._session
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        """Speech probability for each complete 32 ms window the new audio completes."""
+        self.pending = np.concatenate([self.pending, audio])
+        n = len(self.pending) // VAD_WINDOW
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        windows = self.pending[: n * VAD_WINDOW].reshape(n, VAD_WINDOW)
+        self.pending = self.pending[n * VAD_WINDOW :]
+        contexts = np.concatenate([self.context[None, :], windows[:-1, -VAD_CONTEXT:]])
+        self.context = windows[-1, -VAD_CONTEXT:].copy()
+        batch = np.concatenate([contexts, windows], axis=1).astype(np.float32)
+        out, self.h, self.c = self.session.run(None, {"input": batch, "h": self.h, "c": self.c})
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+
+@dataclass
+class DecodeJob:
+    """Audio a transcriber wants decoded: a partial (greedy, no word times) or a final."""
+
+    speaker: str
+    kind: str  # "partial" or "final"
+    audio: np.ndarray
+    offset: float  # audio time of audio[0]
+    ready_at: float  # audio time at which the job became due (for scheduling fairness)
+    seq: int = 0
+
+
+_WORD_KEY = re.compile(r"[^\w']+")
+
+
+def _key(word: str) -> str:
+    return _WORD_KEY.sub("", word.lower())
+
+
+def agreed_prefix(a: list[str], b: list[str]) -> int:
+    """Number of leading words two hypotheses agree on (case and punctuation ignored)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if _key(x) != _key(y):
+            break
+        n += 1
+    return n
+
+
+# Whisper's favourite inventions on noise; dropped only when the decode is unsure anyway.
+_HALLUCINATIONS = {
+    "thank you", "thanks for watching", "thank you for watching", "you", "bye",
+    "subtitles by the amara org community", "please subscribe", "so", "okay",
+}
+
+
+@dataclass
+class _Speech:
+    start_sample: int
+    chunks: list[np.ndarray] = field(default_factory=list)
+    samples: int = 0
+    last_partial_at: int = 0
+    hypothesis: list[str] = field(default_factory=list)
+    committed: list[str] = field(default_factory=list)
+
+
+class StreamingTranscriber:
+    """One speaker's audio in, ``Partial`` and ``Utterance`` events out (via the scheduler)."""
+
+    def __init__(self, speaker: str, model: Any, options: AsrOptions | None = None):
+        self.speaker = speaker
+        self.model = model
+        self.options = options or AsrOptions()
+        self.vad = StreamingVad()
+        self.samples_in = 0
+        self.history: deque[np.ndarray] = deque()
+        self.history_samples = 0
+        self.speech: _Speech | None = None
+        self.silence_windows = 0
+        self.finals: deque[DecodeJob] = deque()
+        self.language: str | None = self.options.language
+        self._seq = 0
+        self._vad_cursor = 0  # samples already judged by the VAD
+
+    # ------------------------------------------------------------ audio in
+
+    @property
+    def speaking(self) -> bool:
+        return self.speech is not None
+
+    def insert_audio(self, audio: np.ndarray) -> None:
+        """Feed 16 kHz float32 audio; updates the speech state, never decodes."""
+        audio = np.asarray(audio, dtype=np.float32)
+        self._remember(audio)
+        if self.speech is not None:
+            self.speech.chunks.append(audio)
+            self.speech.samples += len(audio)
+        self.samples_in += len(audio)
+        for prob in self.vad(audio):
+            self._vad_cursor += VAD_WINDOW
+            self._on_window(float(prob))
+
+    def _remember(self, audio: np.ndarray) -> None:
+        """Keep a short history so an utterance starts a little before the VAD onset."""
+        self.history.append(audio)
+        self.history_samples += len(audio)
+        keep = int((self.options.pre_roll + 0.1) * SAMPLE_RATE) + VAD_WINDOW * 4
+        while self.history and self.history_samples - len(self.history[0]) >= keep:
+            self.history_samples -= len(self.history.popleft())
+
+    def _on_window(self, prob: float) -> None:
+        opts = self.options
+        if self.speech is None:
+            if prob >= opts.onset:
+                self._begin(self._vad_cursor - VAD_WINDOW)
+            return
+        if prob < opts.offset:
+            self.silence_windows += 1
+        else:
+            self.silence_windows = 0
+        silence = self.silence_windows * VAD_WINDOW / SAMPLE_RATE
+        length = (self._vad_cursor - self.speech.start_sample) / SAMPLE_RATE
+        if silence >= opts.min_silence:
+            self._end(trim=self.silence_windows * VAD_WINDOW)
+        elif length >= opts.max_utterance:
+            self._end(trim=0)
+
+    def _begin(self, onset_sample: int) -> None:
+        start = max(0, onset_sample - int(self.options.pre_roll * SAMPLE_RATE))
+        history = np.concatenate(list(self.history)) if self.history else np.zeros(0, np.float32)
+        history_start = self.samples_in - len(history)
+        start = max(start, history_start)
+        speech = _Speech(start_sample=start)
+        head = history[start - history_start :]
+        speech.chunks.append(head)
+        speech.samples = len(head)
+        self.speech = speech
+        self.silence_windows = 0
+
+    def _end(self, trim: int) -> None:
+        speech, self.speech = self.speech, None
+        self.silence_windows = 0
+        assert speech is not None
+        audio = np.concatenate(speech.chunks) if speech.chunks else np.zeros(0, np.float32)
+        # keep ~0.2 s of the trailing silence: Whisper clips the last word without it
+        keep_tail = int(0.2 * SAMPLE_RATE)
+        if trim > keep_tail:
+            audio = audio[: max(0, len(audio) - (trim - keep_tail))]
+        voiced = len(audio) - min(trim, keep_tail)
+        if voiced / SAMPLE_RATE < self.options.min_speech:
+            return
+        self._seq += 1
+        self.finals.append(DecodeJob(self.speaker, "final", audio, speech.start_sample / SAMPLE_RATE,
+                                     self.samples_in / SAMPLE_RATE, self._seq))
+
+    def flush(self) -> None:
+        """End of input: whatever is being said becomes a final job."""
+        if self.speech is not None:
+            self._end(trim=self.silence_windows * VAD_WINDOW)
+
+    # ------------------------------------------------------------ jobs out
+
+    def next_final(self) -> DecodeJob | None:
+        return self.finals.popleft() if self.finals else None
+
+    def partial_ready(self) -> bool:
+        """Enough new speech arrived since the last partial decode."""
+        speech = self.speech
+        step = int(self.options.partial_every * SAMPLE_RATE)
+        return speech is not None and speech.samples - speech.last_partial_at >= step
+
+    def partial_due(self) -> DecodeJob | None:
+        """A partial job if one is ready."""
+        speech = self.speech
+        if speech is None or not self.partial_ready():
+            return None
+        return DecodeJob(self.speaker, "partial", np.concatenate(speech.chunks),
+                         speech.start_sample / SAMPLE_RATE, self.samples_in / SAMPLE_RATE)
+
+    # ------------------------------------------------------------ decoding
+
+    def _transcribe(self, audio: np.ndarray, final: bool):
+        opts = self.options
+        _install_audio_ctx()
+        token = _audio_ctx.set(context_frames(len(audio)))
+        try:
+            return self._transcribe_padded(audio, final)
+        finally:
+            _audio_ctx.reset(token)
+
+    def _transcribe_padded(self, audio: np.ndarray, final: bool):
+        opts = self.options
+        segments, info = self.model.transcribe(
+            audio,
+            language=self.language,
+            beam_size=opts.beam_size if final else 1,
+            temperature=0.0,  # fallback re-decodes cost latency and invent text on noise
+            word_timestamps=final,
+            condition_on_previous_text=False,
+            without_timestamps=not final,
+            vad_filter=False,
+            no_speech_threshold=opts.no_speech_threshold,
+            log_prob_threshold=opts.logprob_threshold,
+        )
+        return list(segments), info
+
+    def _keep(self, segment) -> bool:
+        opts = self.options
+        if segment.no_speech_prob > opts.no_speech_threshold and segment.avg_logprob < opts.logprob_threshold:
+            return False
+        text = _key(segment.text.replace(" ", "_")).replace("_", " ").strip()
+        if not text:
+            return False
+        unsure = segment.avg_logprob < -0.7 or segment.no_speech_prob > 0.3
+        return not (unsure and text in _HALLUCINATIONS)
+
+    def decode(self, job: DecodeJob) -> list[Partial | Utterance]:
+        """Run one job; returns the events it produced."""
+        if job.kind == "final":
+            return self._decode_final(job)
+        return self._decode_partial(job)
+
+    def _decode_partial(self, job: DecodeJob) -> list[Partial]:
+        speech = self.speech
+        if speech is None or speech.start_sample / SAMPLE_RATE != job.offset:
+            return []  # the utterance ended meanwhile; its final decode supersedes this
+        speech.last_partial_at = len(job.audio)
+        segments, _ = self._transcribe(job.audio, final=False)
+        words = " ".join(s.text.strip() for s in segments if self._keep(s)).split()
+        agreed = agreed_prefix(speech.hypothesis, words)
+        speech.hypothesis = words
+        if agreed <= len(speech.committed):
+            return []
+        speech.committed = words[:agreed]
+        return [Partial(speaker=self.speaker, text=" ".join(speech.committed), start=job.offset)]
+
+    def _decode_final(self, job: DecodeJob) -> list[Utterance]:
+        segments, info = self._transcribe(job.audio, final=True)
+        if self.options.language is None and info is not None:
+            self.language = info.language
+        kept = [s for s in segments if self._keep(s)]
+        text = " ".join(s.text.strip() for s in kept).strip()
+        if not text:
+            return []
+        words = [
+            Word(job.offset + w.start, job.offset + w.end, w.word.strip(), w.probability)
+            for s in kept for w in (s.words or [])
+        ]
+        start = words[0].start if words else job.offset + kept[0].start
+        end = words[-1].end if words else job.offset + kept[-1].end
+        language = info.language if info is not None else self.language
+        return [Utterance(speaker=self.speaker, start=start, end=end, text=text, words=words,
+                          language=language)]
+
+
+class DecodeScheduler:
+    """Picks the next decode across speakers: finals first (oldest first), then the
+    partial that has waited longest.  Partials are rebuilt from the newest audio
+    each time, so a slow machine skips partials rather than building a backlog."""
+
+    def __init__(self, transcribers: dict[str, StreamingTranscriber]):
+        self.transcribers = transcribers
+        self._last_partial: dict[str, float] = {s: -1.0 for s in transcribers}
+
+    def next_job(self) -> DecodeJob | None:
+        finals = [t.finals[0] for t in self.transcribers.values() if t.finals]
+        if finals:
+            job = min(finals, key=lambda j: (j.ready_at, j.seq))
+            return self.transcribers[job.speaker].next_final()
+        partials = [j for t in self.transcribers.values() if (j := t.partial_due())]
+        if not partials:
+            return None
+        job = min(partials, key=lambda j: self._last_partial[j.speaker])
+        self._last_partial[job.speaker] = job.ready_at
+        return job
+
+    def run(self, job: DecodeJob) -> list[Partial | Utterance]:
+        return self.transcribers[job.speaker].decode(job)
+
+    def has_work(self) -> bool:
+        return any(t.finals or t.partial_ready() for t in self.transcribers.values())
+
+    def pending_finals(self) -> int:
+        return sum(len(t.finals) for t in self.transcribers.values())

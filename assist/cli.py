@@ -1,0 +1,196 @@
+"""The ``assist`` command line: a thin Click front over the library.
+
+Library errors (``AssistError``) become one clean line and exit code 1; heavy
+imports happen inside the commands so ``assist --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from .errors import AssistError
+
+
+class AssistGroup(click.Group):
+    """Turns AssistError (and Ctrl-C) into a one-line message instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AssistError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=AssistGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="assist", message="assist %(version)s")
+def main() -> None:
+    """assist: live conversation assist for contact-centre agents.
+
+    Listens to both sides of a call on this machine (no cloud), flags phrases
+    customers hate, suggests knowledge-base answers and spots recurring problems.
+    """
+
+
+# ---------------------------------------------------------------- shared options
+
+
+def call_options(func: Callable) -> Callable:
+    """Options every command that runs a call shares."""
+    options = [
+        click.option("--model", "model", metavar="NAME|PATH",
+                     help="ASR model: a faster-whisper name (tiny.en, base, ...) or a local folder. "
+                          "Default: models.toml (tiny.en, packaged)."),
+        click.option("--models", "models_toml", type=click.Path(dir_okay=False, path_type=Path),
+                     help="models.toml to read instead of the shipped one."),
+        click.option("--language", metavar="CODE",
+                     help="Language of the call (en, zh, ...). 'auto' detects it (needs a "
+                          "multilingual model such as base). Default: en for .en models, else auto."),
+        click.option("--deadair", "deadair_seconds", type=float, default=10.0, show_default=True,
+                     help="Seconds with neither side speaking that raise a dead-air warning."),
+        click.option("--jsonl", is_flag=True,
+                     help="Print the event stream as JSON lines on stdout instead of opening the UI."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _language(model_name: str, language: str | None) -> str | None:
+    if language in (None, "") and model_name.endswith(".en"):
+        return "en"
+    if language in (None, "", "auto"):
+        if model_name.endswith(".en"):
+            raise AssistError(f"model '{model_name}' is English-only; use a multilingual model "
+                              "(--model base) to detect the language")
+        return None
+    if model_name.endswith(".en") and language != "en":
+        raise AssistError(f"model '{model_name}' is English-only; --language {language} needs a "
+                          "multilingual model such as --model base")
+    return language
+
+
+def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl) -> None:
+    from .session import CallSettings, run_jsonl, run_ui
+
+    settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
+                                  deadair_seconds=deadair_seconds, language_rule=_language)
+    if jsonl:
+        run_jsonl(source, settings)
+    else:
+        run_ui(source, settings)
+
+
+# ---------------------------------------------------------------- calls
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--realtime", is_flag=True,
+              help="Feed the file at real-time pace, as a live call (then t - end is the true latency).")
+@click.option("--channels", metavar="SPEAKERS",
+              help="Channel-to-speaker map, e.g. 'agent,customer' (default), 'customer,agent', "
+                   "'agent' for mono; '-' skips a channel.")
+@call_options
+def replay(file: Path, realtime: bool, channels: str | None, **opts) -> None:
+    """Replay a recorded call FILE (wav, flac, ogg, mp3; any sample rate).
+
+    A stereo file maps channel 0 to the agent and 1 to the customer; a mono
+    file is the agent alone.
+    """
+    from .audio import FileSource
+
+    _run_call(FileSource(file, realtime=realtime, channels=channels), **opts)
+
+
+@main.command()
+@click.option("--fast", is_flag=True, help="Feed the sample as fast as possible instead of in real time.")
+@call_options
+def demo(fast: bool, **opts) -> None:
+    """Open assist on the bundled sample call (a bank-support call, agent left, customer right)."""
+    from .audio import FileSource
+    from .resources import sample_call
+
+    path = sample_call()
+    if not path.exists():
+        raise AssistError(f"the bundled sample call is missing: {path}")
+    _run_call(FileSource(path, realtime=not fast), **opts)
+
+
+@main.command()
+@click.option("--device", metavar="INDEX|NAME",
+              help="Input device by index or part of its name (see 'assist devices'). Default: the system default input.")
+@click.option("--channels", metavar="SPEAKERS",
+              help="Channel-to-speaker map, e.g. 'agent,customer' for a stereo device or loopback; "
+                   "a mono device is the agent alone.")
+@call_options
+def live(device: str | None, channels: str | None, **opts) -> None:
+    """Assist a live call from an audio input device."""
+    from .audio import MicSource
+
+    _run_call(MicSource(device=device, channels=channels), **opts)
+
+
+# ---------------------------------------------------------------- set-up
+
+
+@main.command()
+def devices() -> None:
+    """List audio input devices (index, name, channels, rate; loopbacks marked)."""
+    from .audio import list_devices
+
+    found = list_devices()
+    if not found:
+        click.echo("no audio input devices found")
+        return
+    click.echo(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  {'':8}  name")
+    for d in found:
+        marks = ("default " if d.is_default else "") + ("loopback" if d.looks_like_loopback else "")
+        click.echo(f"{d.index:>3}  {d.channels:>2}  {int(d.samplerate):>6}  {marks:8}  {d.name} [{d.hostapi}]")
+
+
+@main.command()
+@click.option("--models", "models_toml", type=click.Path(dir_okay=False, path_type=Path),
+              help="models.toml to read instead of the shipped one.")
+@click.option("--model", help="Resolve this ASR model name or path instead of the configured one.")
+@click.option("--embeddings", help="Resolve this embedding model name or path instead of the configured one.")
+def models(models_toml: Path | None, model: str | None, embeddings: str | None) -> None:
+    """Show which model serves each role, where it resolved and its size.
+
+    Resolution: an explicit path, else an installed package that carries the
+    model, else the hub cache or a download (fails clearly when offline).
+    """
+    from .models import load_specs, resolve
+
+    specs = load_specs(models_toml, asr=model, embeddings=embeddings)
+    click.echo(f"{'role':<11} {'model':<18} {'size':>9}  source / path")
+    for role, spec in specs.items():
+        resolved = resolve(spec)
+        click.echo(f"{role:<11} {spec.name:<18} {resolved.size_mb:>7.1f}MB  {resolved.source}: {resolved.path}")
+
+
+def _register_optional_groups() -> None:
+    """Sub-command groups that live in their own modules."""
+    import importlib
+
+    for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb")):
+        try:
+            group = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        main.add_command(group)
+
+
+_register_optional_groups()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
