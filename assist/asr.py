@@ -286,7 +286,6 @@ class StreamingTranscriber:
     # ------------------------------------------------------------ decoding
 
     def _transcribe(self, audio: np.ndarray, final: bool):
-        opts = self.options
         _install_audio_ctx()
         token = _audio_ctx.set(context_frames(len(audio)))
         try:

@@ -244,10 +244,7 @@ def _read_blocks_av(path: Path) -> Iterator[tuple[np.ndarray, bool]]:
                     data = data.astype(np.float32) / np.iinfo(data.dtype).max
                 data = data.astype(np.float32)
                 # planar: (channels, n); packed: (1, n * channels)
-                if frame.format.is_planar:
-                    data = data.T
-                else:
-                    data = data.reshape(-1, stream.channels)
+                data = data.T if frame.format.is_planar else data.reshape(-1, stream.channels)
                 if prev is not None:
                     yield prev, False
                 prev = data
