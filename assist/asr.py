@@ -153,6 +153,17 @@ def agreed_prefix(a: list[str], b: list[str]) -> int:
     return n
 
 
+def looks_looped(text: str) -> bool:
+    """True when a run of three or more words repeats back to back, a decoder loop."""
+    tokens = [_key(w) for w in text.split()]
+    n_max = len(tokens) // 2
+    for n in range(3, n_max + 1):
+        for i in range(len(tokens) - 2 * n + 1):
+            if tokens[i : i + n] == tokens[i + n : i + 2 * n]:
+                return True
+    return False
+
+
 # Whisper's favourite inventions on noise; dropped only when the decode is unsure anyway.
 _HALLUCINATIONS = {
     "thank you", "thanks for watching", "thank you for watching", "you", "bye",
@@ -287,7 +298,14 @@ class StreamingTranscriber:
 
     def _transcribe(self, audio: np.ndarray, final: bool):
         _install_audio_ctx()
-        token = _audio_ctx.set(context_frames(len(audio)))
+        segments, info = self._transcribe_with_context(audio, final, context_frames(len(audio)))
+        if looks_looped(" ".join(s.text for s in segments)):
+            # the short context occasionally makes the decoder repeat itself: retry in full
+            segments, info = self._transcribe_with_context(audio, final, MAX_CTX_FRAMES)
+        return segments, info
+
+    def _transcribe_with_context(self, audio: np.ndarray, final: bool, frames: int):
+        token = _audio_ctx.set(frames)
         try:
             return self._transcribe_padded(audio, final)
         finally:

@@ -1,0 +1,35 @@
+"""Small helpers shared by the tests: run a call through the real pipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from assist.audio import FileSource
+from assist.deadair import DeadAirMonitor
+from assist.events import Event
+from assist.pipeline import Pipeline
+
+
+def run_file(model, path: Path, channels: str | None = None, analyzers=None, **asr) -> list[Event]:
+    """Replay a file as fast as possible and return every event."""
+    from assist.asr import AsrOptions
+
+    events: list[Event] = []
+    source = FileSource(path, channels=channels)
+    pipeline = Pipeline(model, source.speakers, AsrOptions(**asr),
+                        analyzers=[DeadAirMonitor()] if analyzers is None else analyzers,
+                        sinks=[events.append], model_name="tiny.en")
+    pipeline.run(source)
+    return events
+
+
+def of_type(events: list[Event], kind: str) -> list[Event]:
+    return [e for e in events if e.type == kind]
+
+
+def load_mono(path: Path) -> tuple[np.ndarray, int]:
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return data[:, 0], rate
