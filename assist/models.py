@@ -72,7 +72,8 @@ def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict
         override = overrides.get(role)
         if override:
             name, explicit = override, None
-            if Path(override).expanduser().exists():
+            looks_local = override.startswith(("/", "./", "../", "~")) or "\\" in override
+            if looks_local or Path(override).expanduser().exists():
                 explicit = str(Path(override).expanduser())
         specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"))
     return specs
