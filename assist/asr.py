@@ -65,6 +65,8 @@ class AsrOptions:
         onset: VAD probability that starts speech.
         offset: VAD probability under which speech may end.
         min_silence: seconds under ``offset`` that end an utterance.
+        early_silence: seconds of silence after which the final decode starts
+            speculatively; if the speaker goes on, the result is thrown away.
         min_speech: utterances shorter than this are dropped (clicks, breaths).
         pre_roll: seconds of audio kept before the detected onset.
         partial_every: seconds of new speech between partial decodes.
@@ -77,7 +79,8 @@ class AsrOptions:
     language: str | None = "en"
     onset: float = 0.5
     offset: float = 0.35
-    min_silence: float = 0.4
+    min_silence: float = 0.5
+    early_silence: float = 0.2
     min_speech: float = 0.25
     pre_roll: float = 0.2
     partial_every: float = 0.5
@@ -124,7 +127,7 @@ class StreamingVad:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, not array comparison
 class DecodeJob:
     """Audio a transcriber wants decoded: a partial (greedy, no word times) or a final."""
 
@@ -134,6 +137,7 @@ class DecodeJob:
     offset: float  # audio time of audio[0]
     ready_at: float  # audio time at which the job became due (for scheduling fairness)
     seq: int = 0
+    early: bool = False  # a speculative final, started before the pause is long enough
 
 
 _WORD_KEY = re.compile(r"[^\w']+")
@@ -179,6 +183,8 @@ class _Speech:
     last_partial_at: int = 0
     hypothesis: list[str] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)
+    early: DecodeJob | None = None
+    early_result: list[Utterance] | None = None
 
 
 class StreamingTranscriber:
@@ -195,6 +201,7 @@ class StreamingTranscriber:
         self.speech: _Speech | None = None
         self.silence_windows = 0
         self.finals: deque[DecodeJob] = deque()
+        self.outbox: list[Utterance] = []  # finished without a decode of their own
         self.language: str | None = self.options.language
         self._seq = 0
         self._vad_cursor = 0  # samples already judged by the VAD
@@ -235,12 +242,34 @@ class StreamingTranscriber:
             self.silence_windows += 1
         else:
             self.silence_windows = 0
+            self._drop_early()
         silence = self.silence_windows * VAD_WINDOW / SAMPLE_RATE
         length = (self._vad_cursor - self.speech.start_sample) / SAMPLE_RATE
         if silence >= opts.min_silence:
             self._end(trim=self.silence_windows * VAD_WINDOW)
         elif length >= opts.max_utterance:
             self._end(trim=0)
+        elif silence >= opts.early_silence and self.speech.early is None:
+            self._start_early()
+
+    def _start_early(self) -> None:
+        """Decode the utterance now, while we wait to learn whether the pause is an end."""
+        speech = self.speech
+        assert speech is not None
+        self._seq += 1
+        job = DecodeJob(self.speaker, "final", np.concatenate(speech.chunks),
+                        speech.start_sample / SAMPLE_RATE, self.samples_in / SAMPLE_RATE,
+                        self._seq, early=True)
+        speech.early = job
+        self.finals.append(job)
+
+    def _drop_early(self) -> None:
+        speech = self.speech
+        if speech is None or speech.early is None:
+            return
+        if speech.early in self.finals:
+            self.finals.remove(speech.early)
+        speech.early, speech.early_result = None, None
 
     def _begin(self, onset_sample: int) -> None:
         start = max(0, onset_sample - int(self.options.pre_roll * SAMPLE_RATE))
@@ -258,6 +287,13 @@ class StreamingTranscriber:
         speech, self.speech = self.speech, None
         self.silence_windows = 0
         assert speech is not None
+        if speech.early is not None:
+            # the speculative decode covered this very utterance: use it
+            if speech.early_result is not None:
+                self.outbox.extend(speech.early_result)
+            else:
+                speech.early.early = False  # still queued: it becomes the final job
+            return
         audio = np.concatenate(speech.chunks) if speech.chunks else np.zeros(0, np.float32)
         # keep ~0.2 s of the trailing silence: Whisper clips the last word without it
         keep_tail = int(0.2 * SAMPLE_RATE)
@@ -281,10 +317,11 @@ class StreamingTranscriber:
         return self.finals.popleft() if self.finals else None
 
     def partial_ready(self) -> bool:
-        """Enough new speech arrived since the last partial decode."""
+        """Enough new speech arrived since the last partial decode (and no pause began)."""
         speech = self.speech
         step = int(self.options.partial_every * SAMPLE_RATE)
-        return speech is not None and speech.samples - speech.last_partial_at >= step
+        return (speech is not None and speech.early is None
+                and speech.samples - speech.last_partial_at >= step)
 
     def partial_due(self) -> DecodeJob | None:
         """A partial job if one is ready."""
@@ -339,9 +376,19 @@ class StreamingTranscriber:
 
     def decode(self, job: DecodeJob) -> list[Partial | Utterance]:
         """Run one job; returns the events it produced."""
-        if job.kind == "final":
-            return self._decode_final(job)
-        return self._decode_partial(job)
+        if job.kind == "partial":
+            return self._decode_partial(job)
+        result = self._decode_final(job)
+        if not job.early:
+            return result
+        if self.speech is not None and self.speech.early is job:
+            self.speech.early_result = result  # held until the pause proves to be an end
+        return []
+
+    def take_ready(self) -> list[Utterance]:
+        """Utterances that ended on an already-finished speculative decode."""
+        ready, self.outbox = self.outbox, []
+        return ready
 
     def _decode_partial(self, job: DecodeJob) -> list[Partial]:
         speech = self.speech

@@ -119,12 +119,15 @@ class FileSource:
         realtime: feed at real-time pace (as a live call would) instead of as fast as possible.
         channels: channel-to-speaker map, see ``parse_channels``.
         chunk_seconds: size of each fed chunk.
+        speed: with ``realtime``, how many seconds of audio per wall-clock second
+            (benchmarks replay faster than life to prove a machine keeps up).
     """
 
     path: Path
     realtime: bool = False
     channels: str | None = None
     chunk_seconds: float = 0.1
+    speed: float = 1.0
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -153,7 +156,7 @@ class FileSource:
                     return
                 if self.realtime:
                     # pace on the end of the chunk: a live source delivers it only then
-                    wait = began + frame.start + frame.duration - time.monotonic()
+                    wait = began + (frame.start + frame.duration) / self.speed - time.monotonic()
                     if wait > 0:
                         time.sleep(wait)
                 yield frame

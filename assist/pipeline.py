@@ -32,6 +32,7 @@ class PipelineStats:
     audio_seconds: float = 0.0
     decode_seconds: float = 0.0
     decodes: dict[str, int] = field(default_factory=lambda: {"partial": 0, "final": 0})
+    decode_time: dict[str, float] = field(default_factory=lambda: {"partial": 0.0, "final": 0.0})
     max_backlog: float = 0.0  # seconds of audio read but not yet fed, at worst
     levels: dict[str, float] = field(default_factory=dict)
 
@@ -113,6 +114,7 @@ class Pipeline:
                 source.stop()
         for transcriber in self.transcribers.values():
             transcriber.flush()
+            self._emit_all(transcriber.take_ready())
         self._drain_finals()
         for analyzer in self.analyzers:
             for event in analyzer.finish(self._audio_time):
@@ -179,6 +181,8 @@ class Pipeline:
             if transcriber is not None:
                 transcriber.insert_audio(audio)
                 self.stats.levels[speaker] = float(abs(audio).max()) if len(audio) else 0.0
+        for transcriber in self.transcribers.values():
+            self._emit_all(transcriber.take_ready())
         self._audio_time = frame.start + frame.duration
         self.stats.audio_seconds = self._audio_time
         speaking = {s: t.speaking for s, t in self.transcribers.items()}
@@ -192,7 +196,9 @@ class Pipeline:
             events = self.scheduler.run(job)
         except RuntimeError as exc:
             raise AssistError(f"speech recognition failed: {exc}") from None
-        self.stats.decode_seconds += time.monotonic() - began
+        spent = time.monotonic() - began
+        self.stats.decode_seconds += spent
+        self.stats.decode_time[job.kind] += spent
         self.stats.decodes[job.kind] += 1
         self._emit_all(events)
 
