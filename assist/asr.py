@@ -352,7 +352,9 @@ class StreamingTranscriber:
         opts = self.options
         segments, info = self.model.transcribe(
             audio,
-            language=self.language,
+            # with detection on, each final detects afresh (calls switch language);
+            # partials reuse the last detected one to stay cheap
+            language=self.options.language if final else self.language,
             beam_size=opts.beam_size if final else 1,
             temperature=0.0,  # fallback re-decodes cost latency and invent text on noise
             word_timestamps=final,
