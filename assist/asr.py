@@ -11,6 +11,7 @@ next, so two speakers share one loaded model and neither starves.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from collections import deque
@@ -432,7 +433,8 @@ class DecodeScheduler:
 
     def __init__(self, transcribers: dict[str, StreamingTranscriber]):
         self.transcribers = transcribers
-        self._last_partial: dict[str, float] = {s: -1.0 for s in transcribers}
+        self._served = itertools.count(1)
+        self._last_partial: dict[str, int] = dict.fromkeys(transcribers, 0)
 
     def next_job(self) -> DecodeJob | None:
         finals = [t.finals[0] for t in self.transcribers.values() if t.finals]
@@ -443,7 +445,7 @@ class DecodeScheduler:
         if not partials:
             return None
         job = min(partials, key=lambda j: self._last_partial[j.speaker])
-        self._last_partial[job.speaker] = job.ready_at
+        self._last_partial[job.speaker] = next(self._served)  # least recently served goes next
         return job
 
     def run(self, job: DecodeJob) -> list[Partial | Utterance]:

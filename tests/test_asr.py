@@ -125,3 +125,25 @@ def test_transcriber_cuts_a_long_monologue(whisper_model, shared_data):
     jobs = list(transcriber.finals)
     assert len(jobs) >= 3
     assert all(len(j.audio) / 16000 <= 3.6 for j in jobs)
+
+
+def test_scheduler_alternates_partials_and_puts_finals_first(shared_data):
+    from assist.asr import DecodeScheduler
+
+    data, rate = sf.read(shared_data / "speech-samples" / "jfk.flac", dtype="float32", always_2d=True)
+    audio = soxr.resample(data[:, 0], rate, 16000)[: 16000 * 2]
+    transcribers = {s: StreamingTranscriber(s, None) for s in ("agent", "customer")}
+    for i in range(0, len(audio), 1600):
+        for t in transcribers.values():
+            t.insert_audio(audio[i : i + 1600])
+    scheduler = DecodeScheduler(transcribers)
+    order = []
+    for _ in range(4):
+        job = scheduler.next_job()
+        order.append((job.speaker, job.kind))
+        transcribers[job.speaker].speech.last_partial_at = transcribers[job.speaker].speech.samples - 8000
+    assert [s for s, _ in order] in (["agent", "customer"] * 2, ["customer", "agent"] * 2)
+    assert {k for _, k in order} == {"partial"}
+    # a finished utterance jumps the queue
+    transcribers["customer"].flush()
+    assert scheduler.next_job().kind == "final"

@@ -110,3 +110,18 @@ def test_dead_air_in_a_built_file(whisper_model, shared_data, tmp_path):
     dead = of_type(events, "deadair")
     assert len(dead) == 1 and 2.5 < dead[0].start < 4.0
     assert len(of_type(events, "utterance")) >= 2
+
+
+def test_realtime_replay_reports_true_latency(whisper_model, shared_data):
+    from assist.audio import FileSource
+    from assist.pipeline import Pipeline
+
+    events = []
+    source = FileSource(shared_data / "speech-samples" / "stereo_diarization.wav", realtime=True)
+    Pipeline(whisper_model, source.speakers, sinks=[events.append]).run(source)
+    utterances = of_type(events, "utterance")
+    assert {u.speaker for u in utterances} == {"agent", "customer"}
+    for u in utterances:
+        # fed at real-time pace: an utterance cannot be out before its audio was fed
+        assert u.t >= u.end - 0.15
+    assert events[-1].t >= 4.9
