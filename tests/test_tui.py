@@ -4,6 +4,8 @@ one run of the real pipeline on the sample call, and snapshots."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -93,6 +95,15 @@ async def until(pilot, condition, timeout: float = 5.0) -> None:
     raise AssertionError("condition not reached")
 
 
+async def call_over(pilot) -> None:
+    """Wait for the call's worker and for the screen to show everything it sent."""
+    app = pilot.app
+    await app.workers.wait_for_complete()
+    await until(pilot, lambda: not app.running and all(
+        w.is_mounted for w in app.query("UtteranceLine, .note, UtteranceLine Static")))
+    await pilot.pause()
+
+
 # ---------------------------------------------------------------- the stream
 
 
@@ -105,8 +116,7 @@ async def test_loading_models_shows_until_ready(recorded):
         assert "loading models" in state(app)
         assert "Loading models" in text_of(app.query_one("#placeholder"))
         gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert "call ended" in state(app)
         assert not app.query_one("#placeholder").display
 
@@ -115,8 +125,7 @@ async def test_loading_models_shows_until_ready(recorded):
 async def test_transcript_tells_speakers_apart(recorded):
     app, _ = make_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         utterances = [e for e in recorded if isinstance(e, Utterance)]
         assert said(app) == [(u.speaker, u.text) for u in utterances]
         lines = list(app.query(UtteranceLine))
@@ -141,8 +150,7 @@ async def test_partial_text_is_dimmed_and_replaced():
         assert text_of(agent.query_one(".said")) == "Good morning, thank"
         assert said(app) == []
         await pilot.press("s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert not agent.display
 
 
@@ -158,8 +166,7 @@ def test_partial_and_level_messages_coalesce():
 async def test_flag_is_highlighted_and_coached(recorded):
     app, _ = make_app(recorded, flag_hold=60)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         flagged = [line for line in app.query(UtteranceLine) if line.has_class("flagged")]
         assert [line.utterance.text for line in flagged] == [
             "Please calm down, madam.",
@@ -219,8 +226,7 @@ async def test_kb_panel_pain_ticker_and_dead_air(recorded):
         await pilot.press("s")
     app, _ = make_app(recorded)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert not app.query_one(Banner).display  # the next speech cleared it
         ticker = text_of(app.query_one(PainTicker))
         assert "card not arrived ×15" in ticker and "app login fails ×6" in ticker
@@ -258,8 +264,7 @@ async def test_article_modal_and_feedback(recorded):
 
     app, _ = make_app(recorded, article_loader=loader, on_feedback=seen.append)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, ArticleScreen))
         await until(pilot, lambda: "full article text" in app.screen.query_one("#article-body")
@@ -288,7 +293,7 @@ async def test_article_modal_and_feedback(recorded):
 async def test_article_modal_falls_back_to_the_snippet(recorded):
     app, _ = make_app(recorded, article_loader=lambda article, kb_dir: None)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
+        await call_over(pilot)
         await pilot.press("1")
         await until(pilot, lambda: isinstance(app.screen, ArticleScreen))
         await until(pilot, lambda: "not found" in text_of(app.screen.query_one("#article-note")))
@@ -314,8 +319,7 @@ async def test_stop_and_start_a_call(recorded):
         source = app.source
         assert app.check_action("stop_call", ()) and not app.check_action("start_call", ())
         await pilot.press("s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert factory.built[0].stopped.is_set() and source.stopped.is_set()
         assert "call ended" in state(app) and not app.running
         assert app.check_action("start_call", ()) and not app.check_action("stop_call", ())
@@ -337,12 +341,11 @@ async def test_pause_holds_the_screen_and_loses_nothing(recorded):
         await pilot.press("p")
         assert app.paused
         gate.set()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert said(app) == []
         assert "paused" in state(app) and "held" in state(app)
         await pilot.press("p")
-        await pilot.pause()
+        await call_over(pilot)
         assert not app.paused
         assert len(said(app)) == sum(isinstance(e, Utterance) for e in recorded)
         assert "call ended" in state(app)
@@ -360,7 +363,7 @@ async def test_mark_a_moment(recorded):
         await until(pilot, lambda: len(said(app)) == 2)
         now["t"] = 163.5
         await pilot.press("m")
-        await pilot.pause()
+        await until(pilot, lambda: app.query(".note.mark"))
         notes = [text_of(n) for n in app.query(".note.mark")]
         assert notes == ["⚑ marked at 01:03"]
         assert [round(m.call_time, 1) for m in app.marks] == [63.5]
@@ -392,8 +395,7 @@ async def test_quit_stops_the_call(recorded):
 async def test_errors_become_notifications(recorded, error, shown):
     app, _ = make_app(recorded, error=error)
     async with app.run_test(size=SIZE) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         errors = [n for n in app._notifications if n.severity == "error"]
         assert len(errors) == 1 and shown in errors[0].message
         assert "call failed" in state(app) and not app.running
@@ -415,8 +417,7 @@ async def test_level_meters(recorded):
         assert text_of(agent).endswith("█" * 8)
         assert text_of(customer).endswith("░" * 8)  # -60 dB
         await pilot.press("s")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await call_over(pilot)
         assert agent.level == 0.0
 
 
@@ -480,7 +481,7 @@ async def test_real_pipeline_on_the_sample_call():
     app = AssistApp(FirstSeconds(sample_call(), 13.0), real_settings(), theme="ansi-dark")
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.workers.wait_for_complete(), 120)
-        await pilot.pause()
+        await call_over(pilot)
         assert not [n for n in app._notifications if n.severity == "error"]
         lines = said(app)
         assert {speaker for speaker, _ in lines} == {AGENT, CUSTOMER}
@@ -496,7 +497,7 @@ async def test_real_pipeline_on_the_whole_sample_call():
     app = AssistApp(FileSource(sample_call()), real_settings(), theme="ansi-dark")
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.workers.wait_for_complete(), 600)
-        await pilot.pause()
+        await call_over(pilot)
         speakers = [s for s, _ in said(app)]
         assert speakers.count(AGENT) >= 8 and speakers.count(CUSTOMER) >= 6
 
@@ -510,8 +511,7 @@ def snapshot_app(recorded) -> AssistApp:
 
 
 async def _settled(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await call_over(pilot)
     pilot.app.query_one(Transcript).scroll_end(animate=False)
     await pilot.pause()
 
@@ -533,3 +533,11 @@ def test_snapshot_article_modal(snap_compare, recorded):
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=open_article)
 
+
+
+def test_opening_the_ui_module_loads_no_model_library():
+    """The screen must draw before the models load: their libraries come in the worker."""
+    code = ("import sys, assist.tui.app; print(sorted(m for m in ('torch', 'faster_whisper', "
+            "'ctranslate2', 'sentence_transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
