@@ -478,7 +478,7 @@ def real_settings():
 
 @anyio
 async def test_real_pipeline_on_the_sample_call():
-    app = AssistApp(FirstSeconds(sample_call(), 13.0), real_settings(), theme="ansi-dark")
+    app = AssistApp(FirstSeconds(sample_call(), 12.5), real_settings(), theme="ansi-dark")
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.workers.wait_for_complete(), 120)
         await call_over(pilot)
