@@ -44,15 +44,6 @@ class Levels(Message):
 
 
 @dataclass
-class ArticleRated(Message):
-    """The agent marked a suggested article useful (or not) in the article modal."""
-
-    article: str
-    title: str
-    useful: bool
-
-
-@dataclass
 class ArticleLoaded(Message):
     """The full text of an article, loaded off the UI thread (None: not found)."""
 
