@@ -227,6 +227,8 @@ class AssistApp(App[None]):
         return (self._t_end if self._t_end is not None else self.clock()) - self._t0
 
     def _tick(self) -> None:
+        if not self.header.is_attached:
+            return  # closing
         self.header.set_elapsed(self.call_time())
         self.banner.tick(self.clock())
 

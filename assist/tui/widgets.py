@@ -106,35 +106,38 @@ class CallHeader(Horizontal):
         self.source_text = source
 
     def compose(self) -> ComposeResult:
+        # kept as attributes: a timer may fire while the app closes and the DOM empties
+        self.state = Static(self.STATES["idle"], id="call-state")
+        self.timer = Static(clock_text(None), id="call-timer")
+        self.meters = {s: LevelMeter(s, active=s in self.speakers, id=f"meter-{s}", classes="meter")
+                       for s in SPEAKERS}
+        self.model_name = Static(self._model_text(), id="model-name")
         yield Static("assist", id="app-name")
-        yield Static(self.STATES["idle"], id="call-state")
-        yield Static(clock_text(None), id="call-timer")
-        for speaker in SPEAKERS:
-            yield LevelMeter(speaker, active=speaker in self.speakers, id=f"meter-{speaker}",
-                             classes="meter")
-        yield Static(self._model_text(), id="model-name")
+        yield self.state
+        yield self.timer
+        yield from self.meters.values()
+        yield self.model_name
 
     def _model_text(self) -> str:
         return " · ".join(part for part in (self.model, self.source_text) if part)
 
     def set_state(self, state: str, detail: str = "") -> None:
         label = self.STATES.get(state, state)
-        widget = self.query_one("#call-state", Static)
-        widget.update(f"{label} {detail}".rstrip())
-        widget.set_classes(f"-{state}")
+        self.state.update(f"{label} {detail}".rstrip())
+        self.state.set_classes(f"-{state}")
 
     def set_elapsed(self, seconds: float | None) -> None:
-        self.query_one("#call-timer", Static).update(clock_text(seconds))
+        self.timer.update(clock_text(seconds))
 
     def set_model(self, model: str) -> None:
         if model and model != self.model:
             self.model = model
-            self.query_one("#model-name", Static).update(self._model_text())
+            self.model_name.update(self._model_text())
 
     def set_levels(self, levels: dict[str, float]) -> None:
         for speaker, level in levels.items():
-            for meter in self.query(f"#meter-{speaker}").results(LevelMeter):
-                meter.level = level
+            if speaker in self.meters:
+                self.meters[speaker].level = level
 
     def on_levels(self, message: Levels) -> None:
         self.set_levels(message.levels)
