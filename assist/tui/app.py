@@ -1,0 +1,480 @@
+"""The live screen: the call's transcript, the coach, the knowledge base, beside the softphone.
+
+The pipeline (model loading and decoding) runs in a thread worker; every
+event comes back as a message (``post_message`` is thread-safe), so the
+screen never waits on the model.  Partial text and audio levels coalesce
+(``can_replace``): a slow terminal drops stale ones instead of lagging.
+
+Keys:
+    s  stop the call; when none is running, start a new one on the same input.
+    p  pause the screen: the call goes on being transcribed and analysed, but
+       the transcript, coach and KB panels hold still (so a line can be read)
+       until p again, when everything held is shown in order.  The audio of a
+       live call cannot be paused, so nothing is lost; meters and the timer stay live.
+    m  mark a moment: a line with the call time in the transcript (``app.marks``).
+    1-3  open a suggested article; in it, y / n mark it useful / not useful.
+    q  quit (stops the call first).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Footer
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from ..errors import AssistError
+from ..events import (
+    DeadAir,
+    End,
+    Event,
+    Flag,
+    PainPoint,
+    Partial,
+    Ready,
+    Suggestion,
+    Utterance,
+)
+from .article import ArticleLoader, ArticleScreen, load_article
+from .messages import Levels, PartialText, PipelineEvent
+from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, Transcript, clock_text
+
+PipelineFactory = Callable[[Any, list[str], list[Callable[[Event], None]]], Any]
+
+
+@dataclass
+class KbFeedback:
+    """The agent's verdict on a suggested article (for the store, once it lands)."""
+
+    article: str
+    title: str
+    useful: bool
+    call_time: float | None
+    call: str | None
+
+
+@dataclass
+class Mark:
+    """A moment the agent marked (key m), in seconds of call time."""
+
+    call_time: float
+    call: str | None
+
+
+class MeteredSource:
+    """Wraps an audio source: frames pass through to the pipeline untouched, and the
+    peak level per speaker goes to ``post`` at most every ``interval`` seconds."""
+
+    def __init__(self, source: Any, post: Callable[[dict[str, float]], None],
+                 interval: float = 0.08):
+        self.source = source
+        self.post = post
+        self.interval = interval
+        self.speakers = list(source.speakers)
+        self.realtime = getattr(source, "realtime", False)
+
+    def __iter__(self) -> Iterator[Any]:
+        peaks: dict[str, float] = {}
+        last = 0.0
+        for frame in self.source:
+            for speaker, audio in frame.audio.items():
+                peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+                peaks[speaker] = max(peaks.get(speaker, 0.0), peak)
+            now = time.monotonic()
+            if now - last >= self.interval:
+                self.post(peaks)
+                peaks, last = {}, now
+            yield frame
+        self.post(dict.fromkeys(self.speakers, 0.0))
+
+    def stop(self) -> None:
+        if hasattr(self.source, "stop"):
+            self.source.stop()
+
+
+def fresh_source(source: Any) -> Any:
+    """A new source on the same input for the next call (a stopped source stays stopped)."""
+    if hasattr(source, "reopen"):
+        return source.reopen()
+    if dataclasses.is_dataclass(source) and any(
+            f.name == "_stop" for f in dataclasses.fields(source)):
+        return dataclasses.replace(source, _stop=threading.Event())
+    raise AssistError("this audio input cannot be restarted; quit and run assist again")
+
+
+def default_theme() -> str:
+    """Follow the terminal's own palette (ANSI colours), light or dark as it says."""
+    background = os.environ.get("COLORFGBG", "").rsplit(";", 1)[-1]
+    return "ansi-light" if background in ("7", "15") else "ansi-dark"
+
+
+def _build_pipeline(settings: Any, speakers: list[str], sinks: list) -> Any:
+    from ..session import build_pipeline
+
+    return build_pipeline(settings, speakers, sinks)
+
+
+class AssistApp(App[None]):
+    """The live screen on one audio source.
+
+    Attributes:
+        source: the audio source of the first call.
+        settings: the ``CallSettings`` the pipeline is built from.
+        pipeline_factory: ``(settings, speakers, sinks) -> pipeline`` with ``run(source)``
+            and ``stop()``; default ``session.build_pipeline``.  Tests pass a fake.
+        clock: the clock of the call timer and marks (tests freeze it).
+        flag_hold: seconds a flag stays on the coach card before the next replaces it.
+        article_loader: ``(article_id, kb_dir) -> markdown | None`` for the article modal.
+        on_feedback: called with each ``KbFeedback`` (the hook for the store).
+        autostart: start the call on mount.
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "assist"
+    BINDINGS = [
+        Binding("s", "stop_call", "Stop call"),
+        Binding("s", "start_call", "Start call"),
+        Binding("p", "pause", "Pause"),
+        Binding("p", "resume", "Resume"),
+        Binding("m", "mark", "Mark moment"),
+        Binding("1", "article(0)", "Article", key_display="1-3"),
+        Binding("2", "article(1)", "Article", show=False),
+        Binding("3", "article(2)", "Article", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, source: Any, settings: Any = None, *,
+                 pipeline_factory: PipelineFactory | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 flag_hold: float = 8.0,
+                 article_loader: ArticleLoader = load_article,
+                 on_feedback: Callable[[KbFeedback], None] | None = None,
+                 theme: str | None = None,
+                 autostart: bool = True):
+        super().__init__()
+        self.source = source
+        self.settings = settings
+        self.pipeline_factory = pipeline_factory or _build_pipeline
+        self.clock = clock
+        self.flag_hold = flag_hold
+        self.article_loader = article_loader
+        self.on_feedback = on_feedback
+        self.autostart = autostart
+        self._theme_name = theme or default_theme()
+        self.pipeline: Any = None
+        self.running = False
+        self.paused = False
+        self.calls = 0
+        self.kb_feedback: list[KbFeedback] = []
+        self.marks: list[Mark] = []
+        self._held: list[Message | _HeldMark] = []
+        self._worker: Worker | None = None
+        self._stop = threading.Event()
+        self._t0: float | None = None
+        self._outcome = ""  # "ended" / "failed" once the call is over
+        self._t_end: float | None = None
+        self._call_id: str | None = None
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        # kept as attributes: a query would search the modal when an article is open
+        asr = getattr(self.settings, "asr", None)
+        describe = getattr(self.source, "describe", None)
+        self.header = CallHeader(self.source.speakers, getattr(asr, "name", ""),
+                                 describe() if describe else "", id="header")
+        self.banner = Banner(id="banner")
+        self.transcript = Transcript(id="transcript")
+        self.coach = CoachPanel(self.flag_hold, id="coach")
+        self.kb = KbPanel(id="kb")
+        self.ticker = PainTicker(id="ticker")
+        yield self.header
+        yield self.banner
+        with Horizontal(id="main"):
+            yield self.transcript
+            with Vertical(id="side"):
+                yield self.coach
+                yield self.kb
+        yield self.ticker
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme = self._theme_name
+        self.transcript.border_title = "Transcript"
+        self.set_interval(1.0, self._tick)
+        if self.autostart:
+            self.action_start_call()
+        else:
+            self.transcript.placeholder("No call. Press s to start.")
+
+    def call_time(self) -> float | None:
+        """Seconds since the call's audio began; frozen when it ended."""
+        if self._t0 is None:
+            return None
+        return (self._t_end if self._t_end is not None else self.clock()) - self._t0
+
+    def _tick(self) -> None:
+        if not self.header.is_attached:
+            return  # closing
+        self.header.set_elapsed(self.call_time())
+        self.banner.tick(self.clock())
+
+    # ------------------------------------------------------------ the call
+
+    def action_start_call(self) -> None:
+        if self.running:
+            return
+        try:
+            source = self.source if self.calls == 0 else fresh_source(self.source)
+        except AssistError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if self.calls:
+            self._reset_view()
+        self.source, self.calls, self.running = source, self.calls + 1, True
+        self.paused, self._held = False, []
+        self.pipeline, self._stop = None, threading.Event()
+        self._t0 = self._t_end = self._call_id = None
+        model = getattr(getattr(self.settings, "asr", None), "name", "")
+        self._outcome = ""
+        self._update_state()
+        self.header.set_elapsed(None)
+        self.transcript.placeholder(f"Loading models{f' ({model})' if model else ''}…")
+        self.refresh_bindings()
+        header = self.header
+        self._worker = self._run_pipeline(source, self._stop,
+                                          lambda levels: header.post_message(Levels(levels)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pipeline")
+    def _run_pipeline(self, source: Any, stop: threading.Event,
+                      post_levels: Callable[[dict[str, float]], None]) -> None:
+        worker = get_current_worker()
+
+        def sink(event: Event) -> None:
+            if not worker.is_cancelled:
+                self.post_message(PartialText(event) if isinstance(event, Partial)
+                                  else PipelineEvent(event))
+
+        pipeline = self.pipeline_factory(self.settings, list(source.speakers), [sink])
+        self.pipeline = pipeline
+        if stop.is_set() or worker.is_cancelled:  # stopped while the models loaded
+            if hasattr(source, "stop"):
+                source.stop()
+            return
+        pipeline.run(MeteredSource(source, post_levels))
+
+    def action_stop_call(self) -> None:
+        if self.running:
+            self._stop_call()
+            self._update_state()
+
+    def _stop_call(self) -> None:
+        """Ask the pipeline and the source to finish (thread-safe, idempotent)."""
+        self._stop.set()
+        if self.pipeline is not None:
+            self.pipeline.stop()
+        if hasattr(self.source, "stop"):
+            self.source.stop()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is not self._worker or event.state not in (
+                WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        failed = event.state == WorkerState.ERROR
+        if failed:
+            error = event.worker.error
+            if isinstance(error, AssistError):
+                message = str(error)
+            else:
+                message = f"unexpected error: {type(error).__name__}: {error}"
+                self.log.error("pipeline failed", error)
+            self.notify(message, title="Call stopped", severity="error", timeout=20)
+        self.running = False
+        self._outcome = "failed" if failed else "ended"
+        if self._t0 is not None and self._t_end is None:
+            self._t_end = self.clock()
+        self._update_state()
+        self.header.set_levels(dict.fromkeys(self.header.speakers, 0.0))
+        self.header.set_elapsed(self.call_time())
+        if self._t0 is None:
+            self.transcript.placeholder("No call. Press s to start." if not failed else
+                                        "The call could not start. Press s to try again.")
+        self.refresh_bindings()
+
+    # ------------------------------------------------------------ events
+
+    def on_pipeline_event(self, message: PipelineEvent) -> None:
+        self._receive(message)
+
+    def on_partial_text(self, message: PartialText) -> None:
+        self._receive(message)
+
+    def _receive(self, message: Message | _HeldMark) -> None:
+        if not self.transcript.is_attached:
+            return  # the app is closing; the call's last events have nowhere to go
+        if self.paused:
+            self._held.append(message)
+            self._update_state()
+        else:
+            self._apply(message)
+
+    def _apply(self, message: Message | _HeldMark) -> None:
+        if isinstance(message, _HeldMark):
+            self.transcript.add_note(f"⚑ marked at {clock_text(message.call_time)}", "mark")
+            return
+        event = message.event  # type: ignore[attr-defined]
+        handler = getattr(self, f"_show_{event.type}", None)
+        if handler is not None:
+            handler(event)
+
+    def _show_ready(self, event: Ready) -> None:
+        self._t0 = self.clock()
+        self.header.set_model(event.model)
+        self._update_state()
+        self.header.set_elapsed(0.0)
+        self.transcript.placeholder("Listening. The transcript appears here as people speak.")
+
+    def _show_partial(self, event: Partial) -> None:
+        self.banner.clear()
+        self.transcript.show_partial(event.speaker, event.text)
+
+    def _show_utterance(self, event: Utterance) -> None:
+        self.banner.clear()
+        self.transcript.add_utterance(event)
+
+    def _show_flag(self, event: Flag) -> None:
+        self.transcript.add_flag(event)
+        self.coach.add_flag(event)
+
+    def _show_suggestion(self, event: Suggestion) -> None:
+        self.kb.add(event)
+
+    def _show_painpoint(self, event: PainPoint) -> None:
+        self.ticker.add(event)
+
+    def _show_deadair(self, event: DeadAir) -> None:
+        self.banner.show_dead_air(event, self.clock())
+
+    def _show_end(self, event: End) -> None:
+        self._call_id = event.call
+        if self._t0 is not None and self._t_end is None:
+            self._t_end = self.clock()
+        self.banner.clear()
+        for speaker in self.header.speakers:
+            self.transcript.show_partial(speaker, "")
+        self.transcript.add_note(f"Call ended · {clock_text(event.duration)} of audio", "end")
+        self._outcome = self._outcome or "ended"
+        self._update_state()
+
+    def _reset_view(self) -> None:
+        self.transcript.reset()
+        self.coach.reset()
+        self.kb.reset()
+        self.banner.clear()
+
+    # ------------------------------------------------------------ keys
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_call":
+            return self.running
+        if action == "start_call":
+            return not self.running
+        if action == "pause":
+            return not self.paused
+        if action == "resume":
+            return self.paused
+        return True
+
+    def action_pause(self) -> None:
+        self.paused = True
+        self._update_state()
+        self.refresh_bindings()
+
+    def action_resume(self) -> None:
+        self.paused = False
+        self._release_held()
+        self._update_state()
+        self.refresh_bindings()
+
+    def _update_state(self) -> None:
+        """The header's call state, from what the call and the screen are doing."""
+        if self.paused:
+            self.header.set_state("paused", f"· {len(self._held)} held")
+        elif self._outcome or not self.running:
+            self.header.set_state(self._outcome or "idle")
+        elif self._t0 is None:
+            model = getattr(getattr(self.settings, "asr", None), "name", "")
+            self.header.set_state("loading", model)
+        else:
+            self.header.set_state("live", "· stopping…" if self._stop.is_set() else "")
+
+    def _release_held(self) -> None:
+        held, self._held = self._held, []
+        for message in held:
+            self._apply(message)
+
+    def action_mark(self) -> None:
+        now = self.call_time()
+        if now is None or not self.running:
+            self.notify("No call is running to mark.", severity="warning")
+            return
+        mark = Mark(now, getattr(self.pipeline, "call_id", None))
+        self.marks.append(mark)
+        self._receive(_HeldMark(now))
+
+    def action_article(self, index: int) -> None:
+        shown = self.kb.shown
+        if index >= len(shown):
+            self.notify(f"No suggestion {index + 1} yet.", severity="warning", timeout=3)
+            return
+        suggestion = shown[index]
+        kb_dir: Path | None = getattr(self.settings, "kb_dir", None)
+
+        def rated(useful: bool | None) -> None:
+            if useful is not None:
+                self.record_feedback(suggestion, useful)
+
+        self.push_screen(ArticleScreen(suggestion, self.article_loader, kb_dir), rated)
+
+    def record_feedback(self, suggestion: Suggestion, useful: bool) -> None:
+        """Keep the agent's verdict on an article; ``on_feedback`` passes it on."""
+        call = self._call_id or getattr(self.pipeline, "call_id", None)
+        feedback = KbFeedback(suggestion.article, suggestion.title, useful, self.call_time(), call)
+        self.kb_feedback.append(feedback)
+        if self.on_feedback is not None:
+            self.on_feedback(feedback)
+        self.notify(f"Marked {'useful' if useful else 'not useful'}: "
+                    f"{suggestion.title or suggestion.article}", timeout=3)
+
+    async def action_quit(self) -> None:
+        self._stop_call()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop_call()
+
+
+@dataclass
+class _HeldMark:
+    """A mark, queued with the events so a paused screen shows it in order."""
+
+    call_time: float
+
+
+def run_app(source: Any, settings: Any) -> None:
+    """Open the live screen on a call from ``source`` (what ``assist demo/replay/live`` run)."""
+    AssistApp(source, settings).run()
+

@@ -1,0 +1,106 @@
+"""The article modal (keys 1-3 on the live screen) and how it finds an article's text.
+
+The full text comes from ``assist.kb.article_body(article_id, kb_dir=None)``
+when the KB module provides it; until then the Markdown file ``<id>.md`` in
+the knowledge-base folder is read directly, and failing that the snippet the
+suggestion carried is shown.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Markdown, Static
+
+from ..events import Suggestion
+from ..resources import shipped
+from .messages import ArticleLoaded
+
+ArticleLoader = Callable[[str, "Path | None"], "str | None"]
+
+
+def load_article(article_id: str, kb_dir: Path | None = None) -> str | None:
+    """The body of an article (Markdown, front matter dropped), or None if not found."""
+    try:
+        kb = importlib.import_module("assist.kb")
+    except ModuleNotFoundError as exc:
+        if exc.name != "assist.kb":
+            raise
+        kb = None
+    if kb is not None and hasattr(kb, "article_body"):
+        return kb.article_body(article_id, kb_dir=kb_dir)
+    folder = Path(kb_dir) if kb_dir else shipped("kb")
+    if not folder.is_dir():
+        return None
+    for path in sorted(folder.rglob("*.md")):
+        if path.stem == article_id:
+            return strip_front_matter(path.read_text(encoding="utf-8"))
+    return None
+
+
+def strip_front_matter(text: str) -> str:
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end >= 0:
+            return text[end + 4:].lstrip("\n")
+    return text
+
+
+class ArticleScreen(ModalScreen[bool | None]):
+    """One article over the live screen; dismissed with True (useful), False (not) or None."""
+
+    BINDINGS = [
+        Binding("y", "rate(True)", "Useful"),
+        Binding("n", "rate(False)", "Not useful"),
+        Binding("escape,q", "close", "Close"),
+    ]
+
+    def __init__(self, suggestion: Suggestion, loader: ArticleLoader = load_article,
+                 kb_dir: Path | None = None):
+        super().__init__()
+        self.suggestion = suggestion
+        self.loader = loader
+        self.kb_dir = kb_dir
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="article"):
+            with VerticalScroll(id="article-body"):
+                yield Markdown(self.suggestion.snippet or "*loading…*")
+            yield Static("", id="article-note")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        dialog = self.query_one("#article")
+        dialog.border_title = self.suggestion.title or self.suggestion.article
+        dialog.border_subtitle = self.suggestion.article
+        self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="article")
+    def _load(self) -> None:
+        article = self.suggestion.article
+        try:
+            body = self.loader(article, self.kb_dir)
+            note = "" if body else "The full article was not found; showing the summary."
+        except Exception as exc:  # a broken KB must not take the live screen down
+            body, note = None, f"Could not read the article ({type(exc).__name__}); showing the summary."
+        self.post_message(ArticleLoaded(article, body, note))
+
+    async def on_article_loaded(self, message: ArticleLoaded) -> None:
+        if message.body:
+            await self.query_one(Markdown).update(message.body)
+        elif not self.suggestion.snippet:
+            await self.query_one(Markdown).update("*No text for this article.*")
+        self.query_one("#article-note", Static).update(message.note)
+
+    def action_rate(self, useful: bool) -> None:
+        self.dismiss(useful)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

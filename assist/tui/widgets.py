@@ -1,0 +1,536 @@
+"""The live screen's widgets.
+
+They know nothing of the pipeline: the app hands them events and settings
+("attributes down") and they only draw.  Colours come from the theme
+variables in ``app.tcss`` or in content styles, never hard-coded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Static
+
+from ..events import AGENT, CUSTOMER, SPEAKERS, DeadAir, Flag, PainPoint, Suggestion, Utterance
+from .messages import Levels
+
+SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
+SEVERITY_STYLES = {"high": "$error", "medium": "$warning", "low": "$primary"}
+
+
+def clock_text(seconds: float | None) -> str:
+    """``MM:SS`` (``H:MM:SS`` past an hour); ``--:--`` when there is no time yet."""
+    if seconds is None:
+        return "--:--"
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def flag_span(text: str, flag: Flag) -> tuple[int, int] | None:
+    """Where in ``text`` the flagged words are: the detector's span when it still
+    matches the text, else the heard words found again, else nothing."""
+    span = flag.span
+    valid = span is not None and 0 <= span[0] < span[1] <= len(text)
+    if valid and (not flag.text or text[span[0]:span[1]].lower() == flag.text.lower()):
+        return span[0], span[1]
+    if flag.text:
+        at = text.lower().find(flag.text.lower())
+        if at >= 0:
+            return at, at + len(flag.text)
+    return (span[0], span[1]) if valid else None
+
+
+def highlighted(text: str, flags: Iterable[Flag]) -> Content:
+    """The text with every flagged span marked in the flag's severity colour."""
+    content = Content(text)
+    for flag in flags:
+        span = flag_span(text, flag)
+        if span is not None:
+            style = SEVERITY_STYLES.get(flag.severity, "$error")
+            content = content.stylize(f"bold reverse {style}", *span)
+    return content
+
+
+# ---------------------------------------------------------------- header
+
+
+class LevelMeter(Static):
+    """Peak level of one side of the call on a dBFS scale (-60 dB .. 0 dB)."""
+
+    level: reactive[float] = reactive(0.0)
+    CELLS = 8
+
+    def __init__(self, speaker: str, active: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.speaker = speaker
+        self.active = active
+
+    def render(self) -> Content:
+        label = (SPEAKER_LABELS.get(self.speaker, self.speaker), "$text-muted")
+        if not self.active:
+            return Content.assemble(label, " ", ("off", "$text-muted"))
+        db = 20 * math.log10(self.level) if self.level > 1e-6 else -120.0
+        fraction = min(1.0, max(0.0, (db + 60) / 60))
+        lit = round(fraction * self.CELLS)
+        style = "$error" if db > -1 else "$warning" if db > -9 else "$success"
+        return Content.assemble(label, " ", ("█" * lit, style), ("░" * (self.CELLS - lit), "$text-muted"))
+
+
+class CallHeader(Horizontal):
+    """One line: call state, call timer, a level meter per side, the model in use."""
+
+    STATES = {
+        "loading": "◌ loading models",
+        "live": "● live",
+        "paused": "⏸ paused",
+        "ended": "■ call ended",
+        "failed": "✕ call failed",
+        "idle": "○ no call",
+    }
+
+    def __init__(self, speakers: Iterable[str], model: str, source: str, **kwargs):
+        super().__init__(**kwargs)
+        self.speakers = list(speakers)
+        self.model = model
+        self.source_text = source
+
+    def compose(self) -> ComposeResult:
+        # kept as attributes: a timer may fire while the app closes and the DOM empties
+        self.state = Static(self.STATES["idle"], id="call-state")
+        self.timer = Static(clock_text(None), id="call-timer")
+        self.meters = {s: LevelMeter(s, active=s in self.speakers, id=f"meter-{s}", classes="meter")
+                       for s in SPEAKERS}
+        self.model_name = Static(self._model_text(), id="model-name")
+        yield Static("assist", id="app-name")
+        yield self.state
+        yield self.timer
+        yield from self.meters.values()
+        yield self.model_name
+
+    def _model_text(self) -> str:
+        return " · ".join(part for part in (self.model, self.source_text) if part)
+
+    def set_state(self, state: str, detail: str = "") -> None:
+        label = self.STATES.get(state, state)
+        self.state.update(f"{label} {detail}".rstrip())
+        self.state.set_classes(f"-{state}")
+
+    def set_elapsed(self, seconds: float | None) -> None:
+        self.timer.update(clock_text(seconds))
+
+    def set_model(self, model: str) -> None:
+        if model and model != self.model:
+            self.model = model
+            self.model_name.update(self._model_text())
+
+    def set_levels(self, levels: dict[str, float]) -> None:
+        for speaker, level in levels.items():
+            if speaker in self.meters:
+                self.meters[speaker].level = level
+
+    def on_levels(self, message: Levels) -> None:
+        self.set_levels(message.levels)
+
+
+# ---------------------------------------------------------------- transcript
+
+
+class UtteranceLine(Horizontal):
+    """One finished utterance: time and speaker on the left, the words (flags marked) right."""
+
+    def __init__(self, utterance: Utterance):
+        super().__init__(classes=f"line {utterance.speaker}")
+        self.utterance = utterance
+        self.flags: list[Flag] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(self._who(), classes="who")
+        yield Static(self._said(), classes="said")
+
+    def _who(self) -> Content:
+        label = SPEAKER_LABELS.get(self.utterance.speaker, self.utterance.speaker)
+        return Content.assemble((clock_text(self.utterance.start), "$text-muted"), " ", label)
+
+    def _said(self) -> Content:
+        text = highlighted(self.utterance.text, self.flags)
+        if self.flags:
+            return Content.assemble(("⚑ ", "$error bold"), text)
+        return text
+
+    def add_flag(self, flag: Flag) -> None:
+        self.flags.append(flag)
+        self.add_class("flagged")
+        if self.is_mounted:
+            self.query_one(".said", Static).update(self._said())
+
+
+class PartialLine(Horizontal):
+    """Interim text for one speaker, dimmed, replaced as it firms up; hidden when empty."""
+
+    def __init__(self, speaker: str):
+        super().__init__(classes=f"line partial {speaker}", id=f"partial-{speaker}")
+        self.speaker = speaker
+        self.text = ""
+        self.early: list[Flag] = []
+
+    def compose(self) -> ComposeResult:
+        label = SPEAKER_LABELS.get(self.speaker, self.speaker)
+        yield Static(Content.assemble(("  …  ", "$text-muted"), label), classes="who")
+        yield Static("", classes="said")
+
+    def show(self, text: str) -> None:
+        self.text = text
+        self.display = bool(text.strip())
+        self.query_one(".said", Static).update(highlighted(text, self.early))
+
+    def add_early_flag(self, flag: Flag) -> None:
+        self.early.append(flag)
+        self.show(self.text)
+
+    def clear(self) -> None:
+        self.early.clear()
+        self.show("")
+
+
+class Transcript(VerticalScroll):
+    """The call so far, newest at the bottom; follows the end unless scrolled up."""
+
+    can_focus = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.lines: list[UtteranceLine] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="placeholder")
+        with Vertical(id="partials"):
+            for speaker in SPEAKERS:
+                yield PartialLine(speaker)
+
+    def on_mount(self) -> None:
+        for partial in self.query(PartialLine):
+            partial.display = False
+
+    def _follow(self) -> None:
+        """Keep the newest words in view, unless the agent has scrolled up to read."""
+        if self.scroll_y >= self.max_scroll_y - 1:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def placeholder(self, text: str) -> None:
+        widget = self.query_one("#placeholder", Static)
+        widget.update(text)
+        widget.display = bool(text)
+
+    def _partial(self, speaker: str) -> PartialLine | None:
+        found = self.query(f"#partial-{speaker}").results(PartialLine)
+        return next(iter(found), None)
+
+    def show_partial(self, speaker: str, text: str) -> None:
+        partial = self._partial(speaker)
+        if partial is not None:
+            self._follow()
+            partial.show(text)
+
+    def add_utterance(self, utterance: Utterance) -> UtteranceLine:
+        self.placeholder("")
+        partial = self._partial(utterance.speaker)
+        if partial is not None:
+            partial.clear()
+        line = UtteranceLine(utterance)
+        self.lines.append(line)
+        self._follow()
+        self.mount(line, before="#partials")
+        return line
+
+    def add_note(self, text: str, kind: str = "note") -> None:
+        self.placeholder("")
+        self._follow()
+        self.mount(Static(text, classes=f"note {kind}"), before="#partials")
+
+    def add_flag(self, flag: Flag) -> None:
+        """Mark the flagged words: in the live partial for an early flag, else in the
+        utterance it was heard in (the speaker's latest one that covers its time)."""
+        if not flag.final:
+            partial = self._partial(flag.speaker)
+            if partial is not None:
+                partial.add_early_flag(flag)
+            return
+        line = self.line_for(flag)
+        if line is not None:
+            line.add_flag(flag)
+
+    def line_for(self, flag: Flag) -> UtteranceLine | None:
+        candidates = [line for line in self.lines[-20:] if line.utterance.speaker == flag.speaker]
+        for line in reversed(candidates):
+            u = line.utterance
+            if u.start - 0.5 <= flag.start and flag.end <= u.end + 0.5:
+                return line
+        return candidates[-1] if candidates else None
+
+    def reset(self) -> None:
+        for child in list(self.children):
+            if child.id not in ("placeholder", "partials"):
+                child.remove()
+        self.lines.clear()
+        for partial in self.query(PartialLine):
+            partial.clear()
+        self.scroll_home(animate=False)
+
+
+# ---------------------------------------------------------------- coach
+
+
+@dataclass
+class FlagEntry:
+    """One flag in this call's history; an early flag is replaced by its final one."""
+
+    flag: Flag
+    shown: bool = False
+
+
+class CoachPanel(Vertical):
+    """The current flag (phrase, why it hurts, what to say instead) and this call's history.
+
+    A flag stays on the card at least ``hold`` seconds, so a second flag right
+    after the first waits its turn instead of wiping it before it is read.
+    """
+
+    def __init__(self, hold: float = 8.0, **kwargs):
+        super().__init__(**kwargs)
+        self.hold = hold
+        self.entries: list[FlagEntry] = []
+        self.current: FlagEntry | None = None
+        self._queue: deque[FlagEntry] = deque()
+        self._shown_at = 0.0
+        self._timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="flag-card")
+        yield Static("", id="flag-history-title")
+        with VerticalScroll(id="flag-history-scroll"):
+            yield Static("", id="flag-history")
+
+    def on_mount(self) -> None:
+        self.border_title = "Coach"
+        self._render_all()
+
+    def add_flag(self, flag: Flag) -> None:
+        if flag.final:
+            for entry in self.entries:
+                early = entry.flag
+                if (not early.final and early.phrase == flag.phrase
+                        and early.speaker == flag.speaker):
+                    entry.flag = flag  # the final flag settles the early one
+                    self._render_all()
+                    return
+        entry = FlagEntry(flag)
+        self.entries.append(entry)
+        self._queue.append(entry)
+        self._advance()
+
+    def _advance(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        left = self._shown_at + self.hold - time.monotonic()
+        if self.current is not None and left > 0:
+            if self._queue:
+                self._timer = self.set_timer(left, self._advance)
+        elif self._queue:
+            self.current = self._queue.popleft()
+            self.current.shown = True
+            self._shown_at = time.monotonic()
+            if self._queue:
+                self._timer = self.set_timer(self.hold, self._advance)
+        self._render_all()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def _render_all(self) -> None:
+        card = self.query_one("#flag-card", Static)
+        if self.current is None:
+            card.update(Content.styled("No flags yet.", "$text-muted"))
+            card.set_classes("-empty")
+            card.border_title = None
+        else:
+            flag = self.current.flag
+            card.update(flag_card(flag))
+            card.set_classes(f"-{flag.severity}")
+            card.border_title = flag.phrase
+            waiting = f"+{self.waiting} next · " if self.waiting else ""
+            card.border_subtitle = f"{waiting}{clock_text(flag.start)}"
+        title = self.query_one("#flag-history-title", Static)
+        title.update(Content.styled(f"This call: {len(self.entries)} flagged", "$text-muted bold")
+                     if self.entries else "")
+        self.query_one("#flag-history", Static).update(self._history())
+
+    def _history(self) -> Content:
+        lines = []
+        for entry in reversed(self.entries):
+            flag = entry.flag
+            mark = "▸ " if entry is self.current else "  " if entry.shown else "… "
+            lines.append(Content.assemble(
+                mark, (clock_text(flag.start), "$text-muted"), " ",
+                (flag.phrase, SEVERITY_STYLES.get(flag.severity, "$error")),
+                " ", (f"“{flag.text}”", "italic"),
+            ))
+        return Content("\n").join(lines)
+
+    def reset(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.entries.clear()
+        self._queue.clear()
+        self.current = None
+        self._render_all()
+
+
+def flag_card(flag: Flag) -> Content:
+    style = SEVERITY_STYLES.get(flag.severity, "$error")
+    parts: list[Content | str | tuple[str, str]] = [
+        ("⚑ ", style), (f"“{flag.text}”", f"bold {style}"),
+        ("" if flag.final else "  (heard)", "$text-muted"),
+    ]
+    if flag.why:
+        parts += ["\n", ("Why ", "bold"), flag.why]
+    if flag.suggestion:
+        parts += ["\n", ("Say ", "bold $success"), flag.suggestion]
+    return Content.assemble(*parts)
+
+
+# ---------------------------------------------------------------- knowledge base
+
+
+class KbPanel(Vertical):
+    """The top suggestions, keyed 1-3.
+
+    Suggestions that arrive together (within half a second) are one batch: a
+    batch goes on top, sorted by score, above what was there before.
+    """
+
+    SHOWN = 3
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.shown: list[Suggestion] = []
+        self._before: list[Suggestion] = []
+        self._batch: list[Suggestion] = []
+        self._batch_t: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Suggestions appear when the customer asks something.", id="kb-empty")
+        for n in range(self.SHOWN):
+            yield Static("", id=f"kb-{n + 1}", classes="kb-card")
+
+    def on_mount(self) -> None:
+        self.border_title = "Knowledge base"
+        self._render_all()
+
+    def add(self, suggestion: Suggestion) -> None:
+        if self._batch_t is None or abs(suggestion.t - self._batch_t) > 0.5:
+            self._before = list(self.shown)
+            self._batch = []
+            self._batch_t = suggestion.t
+        self._batch = [s for s in self._batch if s.article != suggestion.article] + [suggestion]
+        batch = sorted(self._batch, key=lambda s: -s.score)
+        ids = {s.article for s in batch}
+        self.shown = (batch + [s for s in self._before if s.article not in ids])[: self.SHOWN]
+        self._render_all()
+
+    def _render_all(self) -> None:
+        self.query_one("#kb-empty").display = not self.shown
+        for n in range(self.SHOWN):
+            card = self.query_one(f"#kb-{n + 1}", Static)
+            if n < len(self.shown):
+                card.update(suggestion_card(n + 1, self.shown[n]))
+                card.display = True
+            else:
+                card.display = False
+
+    def reset(self) -> None:
+        self.shown, self._before, self._batch, self._batch_t = [], [], [], None
+        self._render_all()
+
+
+def suggestion_card(key: int, suggestion: Suggestion) -> Content:
+    snippet = " ".join(suggestion.snippet.split())
+    if len(snippet) > 240:
+        snippet = snippet[:239].rstrip() + "…"
+    parts: list[str | tuple[str, str]] = [
+        (f" {key} ", "reverse bold"), " ", (suggestion.title or suggestion.article, "bold"),
+        (f"  {suggestion.score:.2f}", "$text-muted"),
+    ]
+    if snippet:
+        parts += ["\n", (snippet, "$text-muted")]
+    return Content.assemble(*parts)
+
+
+# ---------------------------------------------------------------- ticker and banner
+
+
+class PainTicker(Static):
+    """One line: the recurring problems rising across calls, newest first."""
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.points: dict[str, PainPoint] = {}
+
+    def on_mount(self) -> None:
+        self._render_line()
+
+    def add(self, point: PainPoint) -> None:
+        self.points.pop(point.cluster, None)
+        self.points[point.cluster] = point
+        self._render_line()
+
+    def _render_line(self) -> None:
+        if not self.points:
+            self.update(Content.styled("Rising across calls: nothing yet", "$text-muted"))
+            return
+        parts: list[str | tuple[str, str]] = [("▲ Rising across calls ", "bold $warning")]
+        for n, point in enumerate(reversed(self.points.values())):
+            parts += [(" · ", "$text-muted")] if n else []
+            parts += [point.label or point.cluster, (f" ×{point.count}", "$text-muted")]
+        self.update(Content.assemble(*parts))
+
+
+class Banner(Static):
+    """The dead-air warning: shown until someone speaks again."""
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.dead_air: DeadAir | None = None
+        self._since = 0.0
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def show_dead_air(self, event: DeadAir, now: float) -> None:
+        self.dead_air, self._since = event, now
+        self.tick(now)
+        self.display = True
+
+    def tick(self, now: float) -> None:
+        if self.dead_air is None:
+            return
+        seconds = self.dead_air.duration + max(0.0, now - self._since)
+        self.update(f"⚠ Dead air: {seconds:.0f} s of silence. Tell the customer what you are doing.")
+
+    def clear(self) -> None:
+        if self.dead_air is not None:
+            self.dead_air = None
+            self.display = False
