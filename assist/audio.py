@@ -8,6 +8,7 @@ never imports sounddevice, so replay works on a machine without PortAudio.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
@@ -145,6 +146,10 @@ class FileSource:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def reopen(self) -> FileSource:
+        """The same file, ready to be replayed again (a stopped source stays stopped)."""
+        return dataclasses.replace(self, _stop=threading.Event())
 
     def frames_iter(self) -> Iterator[Frame]:
         chunker = _Chunker(self.mapping, int(self.chunk_seconds * SAMPLE_RATE))
@@ -349,6 +354,10 @@ class MicSource:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def reopen(self) -> MicSource:
+        """The same device, ready for the next call."""
+        return dataclasses.replace(self, _stop=threading.Event())
 
     def frames_iter(self) -> Iterator[Frame]:
         sd = _sounddevice()

@@ -18,7 +18,6 @@ Keys:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import threading
 import time
@@ -109,9 +108,6 @@ def fresh_source(source: Any) -> Any:
     """A new source on the same input for the next call (a stopped source stays stopped)."""
     if hasattr(source, "reopen"):
         return source.reopen()
-    if dataclasses.is_dataclass(source) and any(
-            f.name == "_stop" for f in dataclasses.fields(source)):
-        return dataclasses.replace(source, _stop=threading.Event())
     raise AssistError("this audio input cannot be restarted; quit and run assist again")
 
 
