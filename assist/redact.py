@@ -179,7 +179,8 @@ def redact(text: str, options: RedactionOptions | None = None, context: str = ""
     options = options or RedactionOptions()
     if not options.enabled or not text:
         return Redacted(text)
-    joined = f"{context}\n{text}" if context else text
+    # the bar ends a number run: digits never join across two utterances
+    joined = f"{context}\n|\n{text}" if context else text
     offset = len(joined) - len(text)
     spans = [s for s in _find(joined, options) if s[2] > offset]
     return _apply(text, [(k, max(s, offset) - offset, e - offset) for k, s, e in spans])

@@ -296,6 +296,8 @@ def resolve_url(url: str | None = None) -> URL:
 
 
 def safe_url(url: URL) -> str:
+    if url.drivername == "postgresql+psycopg":
+        url = url.set(drivername="postgresql")
     return url.render_as_string(hide_password=True)
 
 
@@ -374,7 +376,7 @@ class Store:
 
     def __init__(self, url: str | None = None, *, spool_dir: Path | str | None = None,
                  redaction: RedactionOptions | None = None, upgrade: bool = True,
-                 flush_spool: bool = True):
+                 check_version: bool = True, flush_spool: bool = True):
         self.url = resolve_url(url)
         self.spool_dir = Path(spool_dir) if spool_dir else default_data_dir() / "spool"
         self.redaction = redaction or RedactionOptions()
@@ -382,7 +384,7 @@ class Store:
         self.ping(raise_error=True)
         if upgrade:
             self.upgrade()
-        else:
+        elif check_version:
             self._check_version()
         if flush_spool:
             self.flush_spool()
