@@ -505,8 +505,9 @@ class Store:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        result = conn.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=keys))
-        return result.rowcount
+        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        # rowcount is not reliable across drivers (psycopg reports -1 here): count RETURNING rows
+        return len(conn.execute(statement.returning(table.c[keys[0]])).all())
 
     def _op_agent(self, conn: Connection, op: dict[str, Any]) -> None:
         self._insert_ignore(conn, agents, {"id": op["id"], "name": op.get("name") or op["id"],
@@ -751,8 +752,14 @@ class StoreSink:
             self._flusher.join(timeout)
         with self._lock:
             left = self._spooling
-            if self._spool_handle is not None and not left:
-                self._drop_spool()
+            if self._spool_handle is not None:
+                # release the file (and its lock) either way: what is left is written at
+                # the next start by Store.flush_spool
+                self._spool_handle.close()
+                self._spool_handle = None
+                if not left:
+                    with contextlib.suppress(FileNotFoundError):
+                        self._spool_path().unlink()
         return not left
 
     # ------------------------------------------------------------ events → operations
@@ -851,15 +858,11 @@ class StoreSink:
                 if _is_outage(exc):
                     return False
                 raise
-            self._spool_handle.truncate(0)
+            if self._spool_handle is not None:
+                self._spool_handle.truncate(0)
+            else:
+                self._spool_path().unlink(missing_ok=True)
             self._spooling = False
             log.warning("database back: %d spooled operations written for call %s",
                         len(ops), self.call_id)
             return True
-
-    def _drop_spool(self) -> None:
-        self._spool_handle.close()
-        self._spool_handle = None
-        with contextlib.suppress(FileNotFoundError):
-            self._spool_path().unlink()
-

@@ -1,0 +1,282 @@
+"""The store against a real PostgreSQL server: the whole of ``test_store.py`` again,
+many agent machines writing to one database, and the spool when the server
+goes away mid-call.
+
+A throw-away server is started on a loopback port in a temporary folder with
+the Debian binaries (``apt-get install postgresql``: /usr/lib/postgresql/*/bin);
+as root it runs as the ``postgres`` user.  Without the binaries these tests
+skip with the reason.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+# The whole store suite runs again here with ``db_url`` pointing at PostgreSQL.
+from test_store import *  # noqa: F403
+from test_store import SCRIPT, _call
+
+from assist.errors import AssistError
+from assist.events import End, Flag, Utterance
+from assist.review import call_flags, get_call, list_calls, transcript, week_report
+from assist.store import Store, StoreSink, calls, flags, utterances
+
+# not about the database back end: run once, in test_store.py
+del test_sigkill_mid_call_loses_no_finished_utterance  # noqa: F405, F821
+del test_every_store_command_has_help  # noqa: F405, F821
+del test_store_modules_do_not_import_textual  # noqa: F405, F821
+del test_url_resolution  # noqa: F405, F821
+del test_sqlite_file_is_in_wal_mode  # noqa: F405, F821
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "assist" / "data" / "sample_call.json"
+
+
+def _bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    """A throw-away PostgreSQL cluster on 127.0.0.1:port."""
+
+    def __init__(self, bindir: Path, base: Path, as_user: list[str]):
+        self.bindir, self.base, self.as_user = bindir, base, as_user
+        self.data = base / "data"
+        self.port = _free_port()
+
+    def _run(self, *args: str) -> None:
+        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
+
+    def init(self) -> None:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
+                  "-E", "UTF8", "--no-sync")
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"),
+                  "-o", options, "-w", "-t", "60", "start")
+
+    def stop(self) -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(sql)
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    bindir = _bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    as_user: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="assist-pg-"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        try:
+            postgres = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server as")
+        if not shutil.which("runuser"):
+            pytest.skip("running as root and 'runuser' is missing")
+        os.chown(base, postgres.pw_uid, postgres.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    server = PgServer(bindir, base, as_user)
+    try:
+        server.init()
+        server.start()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start a throw-away PostgreSQL: {exc}")
+    yield server
+    try:
+        server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def db_url(pg_server):
+    """A fresh database per test on the throw-away server (overrides test_store's)."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    pg_server.admin(f"CREATE DATABASE {name}")
+    yield pg_server.url(name)
+    pg_server.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _count(store: Store, table) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+# ---------------------------------------------------------------- team scale
+
+
+def test_it_really_is_postgres(store):
+    assert store.backend == "postgresql"
+    with store.engine.connect() as conn:
+        assert "PostgreSQL" in conn.exec_driver_sql("SELECT version()").scalar()
+
+
+def test_two_agent_machines_write_to_one_database(db_url, tmp_path):
+    machines = [Store(db_url, spool_dir=tmp_path / f"m{i}") for i in range(2)]
+    errors: list[BaseException] = []
+
+    def take_calls(store: Store, agent: str) -> None:
+        try:
+            for n in range(3):
+                _call(store, f"{agent}-{n}", agent)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take_calls, args=(m, a))
+               for m, a in zip(machines, ("dan", "eve"), strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    coach = machines[0]
+    found = list_calls(coach)
+    assert len(found) == 6 and {c.status for c in found} == {"complete"}
+    assert _count(coach, utterances) == 6 * len(SCRIPT) and _count(coach, flags) == 6 * 3
+    assert week_report(coach).per_agent == {"dan": 9, "eve": 9}
+    for machine in machines:
+        machine.close()
+
+
+WRITER = """
+import json, sys
+from assist.events import End, Flag, Utterance
+from assist.store import Store, StoreSink
+
+url, spool, agent, sample = sys.argv[1:5]
+script = json.load(open(sample))
+banned = {b["turn"]: b["phrase"] for b in script["banned"]}
+store = Store(url, spool_dir=spool)  # all twenty race to create the schema
+sink = StoreSink(store, agent=agent, source="sample_call.json")
+sink.start_call(f"call-{agent}")
+for i, turn in enumerate(script["turns"]):
+    sink(Utterance(speaker=turn["speaker"], text=turn["text"], start=turn["start"], end=turn["end"]))
+    if i in banned:
+        sink(Flag(phrase=banned[i], text=turn["text"], start=turn["start"], end=turn["end"]))
+sink(End(duration=script["duration"]))
+assert sink.close() and not sink.spooling
+print("ok")
+"""
+
+
+def test_twenty_concurrent_writer_processes(db_url, tmp_path):
+    """Twenty processes replay the sample call's events into one fresh database at once."""
+    sample = json.loads(SAMPLE.read_text())
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, db_url, str(tmp_path / f"s{i}"),
+                               f"agent{i:02d}", str(SAMPLE)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for i in range(20)]
+    results = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0 and out.strip() == "ok", err[-2000:]
+    with Store(db_url, spool_dir=tmp_path / "coach") as coach:
+        found = list_calls(coach)
+        assert len(found) == 20 and {c.status for c in found} == {"complete"}
+        assert {c.utterances for c in found} == {len(sample["turns"])}
+        assert {c.flags for c in found} == {len(sample["banned"])}
+        assert _count(coach, utterances) == 20 * len(sample["turns"])
+        assert _count(coach, flags) == 20 * len(sample["banned"])
+        assert _count(coach, calls) == 20
+        assert coach.version() == coach.info()["latest"]
+
+
+# ---------------------------------------------------------------- the server goes away
+
+
+def _wait(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_spool_while_the_server_is_stopped_then_written_when_it_returns(db_url, pg_server,
+                                                                       tmp_path):
+    store = Store(db_url, spool_dir=tmp_path / "spool")
+    sink = StoreSink(store, agent="dan", retry_seconds=0.2)
+    sink.start_call("outage")
+    for i, (speaker, said) in enumerate(SCRIPT[:3]):
+        sink(Utterance(speaker=speaker, text=said, start=i, end=i + 0.5))
+    pg_server.stop()
+    try:
+        began = time.monotonic()
+        for i, (speaker, said) in enumerate(SCRIPT[3:], start=3):
+            sink(Utterance(speaker=speaker, text=said, start=i, end=i + 0.5))
+        sink(Flag(phrase="company-policy", speaker="agent", text="company policy"))
+        assert time.monotonic() - began < 10  # the live pipeline is not held up
+        assert sink.spooling and (tmp_path / "spool" / "outage.jsonl").exists()
+        with pytest.raises(AssistError, match="cannot reach"):
+            Store(db_url, spool_dir=tmp_path / "other")  # a new start fails cleanly meanwhile
+    finally:
+        pg_server.start()
+    assert _wait(lambda: not sink.spooling, 30), "the spool was not written after the restart"
+    sink(End(duration=9.0))
+    assert sink.close()
+    assert [line.text for line in transcript(store, "outage")] == [said for _, said in SCRIPT]
+    assert len(call_flags(store, "outage")) == 1
+    assert get_call(store, "outage").status == "complete"
+    store.close()
+
+
+def test_call_ending_during_an_outage_is_written_at_the_next_start(db_url, pg_server, tmp_path):
+    spool = tmp_path / "spool"
+    store = Store(db_url, spool_dir=spool)
+    sink = StoreSink(store, agent="dan", retry_seconds=0.2)
+    sink.start_call("late")
+    sink(Utterance(speaker="agent", text="hello", start=0, end=1))
+    pg_server.stop()
+    try:
+        sink(Utterance(speaker="customer", text="my number is 07700 900123", start=1, end=2))
+        sink(End(duration=2.0))
+        assert not sink.close(timeout=0.5)  # left in the spool: the process may exit now
+        store.close()
+        assert "[PHONE]" in (spool / "late.jsonl").read_text()
+    finally:
+        pg_server.start()
+    with Store(db_url, spool_dir=spool) as again:
+        assert [line.text for line in transcript(again, "late")] == ["hello", "my number is [PHONE]"]
+        assert get_call(again, "late").status == "complete"
+    assert not (spool / "late.jsonl").exists()
