@@ -1,4 +1,5 @@
-"""Store and review commands: ``calls``, ``verdict``, ``export``, ``db upgrade``, ``db info``.
+"""Store and review commands: ``calls``, ``flags``, ``verdict``, ``export``, ``db upgrade``,
+``db info``.
 
 A thin Click front over ``assist.store`` and ``assist.review``; the ``assist``
 group registers ``COMMANDS`` (``register(main)``).  Library errors are
@@ -81,12 +82,36 @@ def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, 
 @click.command()
 @db_option
 @click.argument("call")
+@click.option("--context", type=int, default=2, show_default=True,
+              help="Utterances shown before and after each flagged one.")
+def flags(db, call, context) -> None:
+    """Show the flags of CALL, numbered, each in its stretch of transcript."""
+    from .review import flag_contexts, get_call
+
+    with _open(db) as store:
+        summary = get_call(store, call)
+        found = flag_contexts(store, call, before=context, after=context)
+    click.echo(f"call {summary.id}  agent {summary.agent or '-'}  {summary.started:%Y-%m-%d %H:%M} "
+               f"UTC  {summary.status}  {summary.flags} flags")
+    for item in found:
+        f = item.flag
+        at = f"{f.start:.1f}s" if f.start is not None else "?"
+        click.echo(f"\n#{f.seq} {f.phrase} at {at} [{f.verdict or 'unreviewed'}]"
+                   + (f" note: {f.note}" if f.note else ""))
+        for line in [*item.before, *([item.line] if item.line else []), *item.after]:
+            mark = ">" if line is item.line else " "
+            click.echo(f" {mark} {line.speaker:<8} {line.text}")
+
+
+@click.command()
+@db_option
+@click.argument("call")
 @click.argument("flag", type=int)
 @click.argument("verdict", type=click.Choice(["confirmed", "false-alarm"]))
 @click.option("--note", help="What the coach has to say about it.")
 @click.option("--reviewer", help="Who reviewed (default: $ASSIST_AGENT or the login name).")
 def verdict(db, call, flag, verdict, note, reviewer) -> None:
-    """Record a coach's VERDICT on flag number FLAG of CALL (see 'assist calls').
+    """Record a coach's VERDICT on flag number FLAG of CALL (see 'assist flags CALL').
 
     A false alarm can later become a 'not' example of its phrase pack entry.
     """
@@ -167,7 +192,7 @@ def info(db, as_json) -> None:
         click.echo(f"spooled, not yet written: {', '.join(data['spooled'])}")
 
 
-COMMANDS = [calls, verdict, export, db]
+COMMANDS = [calls, flags, verdict, export, db]
 
 
 def register(group: click.Group) -> None:

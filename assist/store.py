@@ -743,6 +743,12 @@ class StoreSink:
                 op["call_id"] = self.call_id
                 self._write(op)
 
+    def feedback(self, article: str, useful: bool) -> None:
+        """The agent marked a KB suggestion of this call useful or not (spooled if need be)."""
+        with self._lock:
+            self._write({"op": "feedback", "call_id": self.call_id, "article": article,
+                         "useful": useful, "at": _iso(now()), "redacted": True})
+
     def close(self, timeout: float = 5.0) -> bool:
         """Stop the spool thread after one last try; True when nothing is left unwritten."""
         if self._spooling:

@@ -237,10 +237,12 @@ def test_suggestions_feedback_and_painpoints(store):
     sink.start_call("c1")
     sink(Suggestion(article="card-not-arrived", title="Card not arrived", score=0.8))
     sink(Suggestion(article="card-not-arrived", title="Card not arrived", score=0.9))
+    sink(Suggestion(article="fees", title="Fees", score=0.5))
     sink(PainPoint(cluster="late-card", label="card not arrived", count=5))
-    store.set_feedback("c1", "card-not-arrived", useful=False)
+    sink.feedback("card-not-arrived", useful=False)  # from the live screen
+    store.set_feedback("c1", "fees", useful=True)
     record = call_record(store, "c1")
-    assert [s["feedback"] for s in record["suggestions"]] == [None, "not-useful"]
+    assert [s["feedback"] for s in record["suggestions"]] == [None, "not-useful", "useful"]
     sink2 = StoreSink(store, agent="eve")
     sink2.start_call("c2")
     sink2(PainPoint(cluster="late-card", label="card still not here", count=6))
@@ -586,6 +588,9 @@ def test_cli_commands(store, week, db_url, tmp_path):
     assert {json.loads(line)["id"] for line in as_json.output.splitlines()} == \
         {"mon-dan", "tue-eve", "thu-raj", "next-week"}
     assert run("verdict", "mon-dan", "1", "confirmed", "--note", "sharp").exit_code == 0
+    shown = run("flags", "mon-dan", "--context", "1")
+    assert shown.exit_code == 0 and "#1 calm-down at 6.5s [confirmed] note: sharp" in shown.output
+    assert f" > agent    {SCRIPT[2][1]}" in shown.output and "#2 already-said" in shown.output
     bad = run("verdict", "mon-dan", "7", "confirmed")
     assert bad.exit_code == 1 and bad.output.strip() == "Error: call 'mon-dan' has no flag 7"
     out = tmp_path / "week.html"
