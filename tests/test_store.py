@@ -73,11 +73,22 @@ def store(db_url, spool_dir):
         yield opened
 
 
+class _BatchSink(StoreSink):
+    """A sink that collects its operations to write them in one transaction (fast fixtures)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ops: list[dict] = []
+
+    def _write(self, op):
+        self.ops.append(op)
+
+
 def _call(store: Store, call_id: str, agent: str = "dan", started: datetime | None = None,
           lines: list[tuple[str, str]] | None = None, flag_at: dict[int, str] | None = None,
-          end: bool = True) -> StoreSink:
+          end: bool = True, batch: bool = False) -> StoreSink:
     """Write a call through the sink: ``lines`` of (speaker, text); ``flag_at`` line → phrase."""
-    sink = StoreSink(store, agent=agent, source="test")
+    sink = (_BatchSink if batch else StoreSink)(store, agent=agent, source="test")
     sink.start_call(call_id, started=started)
     t = 0.0
     for i, (speaker, said) in enumerate(lines or SCRIPT):
@@ -89,6 +100,8 @@ def _call(store: Store, call_id: str, agent: str = "dan", started: datetime | No
         t += 3.0
     if end:
         sink(End(call=call_id, duration=t))
+    if batch:
+        store.apply_many(sink.ops)
     return sink
 
 
@@ -372,11 +385,13 @@ def week(store):
     store.set_agent("dan", name="Dan", team="blue")
     store.set_agent("eve", name="Eve", team="blue")
     store.set_agent("raj", name="Raj", team="red")
-    _call(store, "mon-dan", "dan", monday, flag_at={2: "calm-down", 4: "already-said"})
-    _call(store, "tue-eve", "eve", monday + timedelta(days=1), flag_at={6: "company-policy"})
-    _call(store, "wed-dan", "dan", monday + timedelta(days=2), flag_at={})
-    _call(store, "thu-raj", "raj", monday + timedelta(days=3), flag_at={2: "calm-down"})
-    _call(store, "next-week", "dan", monday + timedelta(days=8), flag_at={2: "calm-down"})
+    for call_id, agent, day, flag_at in [
+            ("mon-dan", "dan", 0, {2: "calm-down", 4: "already-said"}),
+            ("tue-eve", "eve", 1, {6: "company-policy"}),
+            ("wed-dan", "dan", 2, {}),
+            ("thu-raj", "raj", 3, {2: "calm-down"}),
+            ("next-week", "dan", 8, {2: "calm-down"})]:
+        _call(store, call_id, agent, monday + timedelta(days=day), flag_at=flag_at, batch=True)
     return monday.date()
 
 
