@@ -308,7 +308,7 @@ def _make_engine(url: URL) -> Engine:
                 Path(url.database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise AssistError(f"cannot create the database folder: {exc}") from None
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 5})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -324,7 +324,7 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     # FULL: a commit is on disk before the utterance reaches the screen
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA busy_timeout=5000")  # then spool: a live call never waits long
     cursor.close()
 
 
