@@ -56,6 +56,14 @@ def call_options(func: Callable) -> Callable:
                      help="Seconds with neither side speaking that raise a dead-air warning."),
         click.option("--jsonl", is_flag=True,
                      help="Print the event stream as JSON lines on stdout instead of opening the UI."),
+        click.option("--db", metavar="URL|PATH",
+                     help="Store the call in this database (SQLite path or postgresql://...). "
+                          "Default: $ASSIST_DB, else assist.db in the user data folder."),
+        click.option("--store/--no-store", "store", default=None,
+                     help="Keep the call in the store (default: yes for live, or when --db or "
+                          "$ASSIST_DB is given)."),
+        click.option("--agent", metavar="NAME",
+                     help="Who takes the call (default: $ASSIST_AGENT, else the login name)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -76,11 +84,17 @@ def _language(model_name: str, language: str | None) -> str | None:
     return language
 
 
-def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl) -> None:
+def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
+              live: bool = False) -> None:
+    import os
+
     from .session import CallSettings, run_jsonl, run_ui
 
+    if store is None:
+        store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
-                                  deadair_seconds=deadair_seconds, language_rule=_language)
+                                  deadair_seconds=deadair_seconds, language_rule=_language,
+                                  store=store, db=db, agent=agent)
     if jsonl:
         run_jsonl(source, settings)
     else:
@@ -134,7 +148,7 @@ def live(device: str | None, channels: str | None, **opts) -> None:
     """Assist a live call from an audio input device."""
     from .audio import MicSource
 
-    _run_call(MicSource(device=device, channels=channels), **opts)
+    _run_call(MicSource(device=device, channels=channels), live=True, **opts)
 
 
 # ---------------------------------------------------------------- set-up
@@ -179,6 +193,9 @@ def _register_optional_groups() -> None:
     """Sub-command groups that live in their own modules."""
     import importlib
 
+    from .cli_store import register
+
+    register(main)  # calls, flags, verdict, export, db
     for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb")):
         try:
             group = getattr(importlib.import_module(module), attr)

@@ -7,7 +7,6 @@ are installed, without the pipeline knowing them.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -35,6 +34,9 @@ class CallSettings:
         phrases_dir: banned-phrase packs (None: the shipped ones).
         kb_dir: knowledge base (None: the shipped one).
         cpu_threads: threads for the ASR model.
+        store: keep the call in the store (assist.store).
+        db: the store's URL or SQLite path (None: $ASSIST_DB, else the user data folder).
+        agent: who takes the call (None: $ASSIST_AGENT, else the login name).
     """
 
     asr: ModelSpec
@@ -44,6 +46,9 @@ class CallSettings:
     phrases_dir: Path | None = None
     kb_dir: Path | None = None
     cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    store: bool = False
+    db: str | None = None
+    agent: str | None = None
 
     @classmethod
     def build(cls, model: str | None = None, models_toml: Path | None = None,
@@ -101,27 +106,64 @@ def jsonl_sink(stream=None) -> Sink:
     return write
 
 
+def open_store(settings: CallSettings):
+    """The store, opened before the models load so an unreachable database fails at once."""
+    if not settings.store:
+        return None
+    from .store import Store
+
+    return Store(settings.db)
+
+
+def attach_store(pipeline: Pipeline, store, settings: CallSettings, source: Any):
+    """Put a StoreSink first in the pipeline's sinks; returns it (None without a store)."""
+    if store is None:
+        return None
+    from .store import StoreSink
+
+    describe = getattr(source, "describe", None)
+    sink = StoreSink(store, agent=settings.agent, source=describe() if describe else "")
+    sink.start_call(pipeline.call_id)
+    pipeline.sinks.insert(0, sink)  # stored before shown: whatever is printed is committed
+    return sink
+
+
 def run_jsonl(source: Any, settings: CallSettings, stream=None) -> None:
     """Run a call and print the event stream as JSON lines."""
+    store = open_store(settings)
     pipeline = build_pipeline(settings, source.speakers, [jsonl_sink(stream)])
-    pipeline.run(source)
+    sink = attach_store(pipeline, store, settings, source)
+    try:
+        pipeline.run(source)
+    finally:
+        if sink is not None:
+            sink.close()
+            store.close()
 
 
 def run_ui(source: Any, settings: CallSettings) -> None:
-    """Open the live screen on a call."""
+    """Open the live screen on a call; each call it runs is stored (one StoreSink per call)."""
+    from .tui.app import run_app
+
+    store = open_store(settings)
+    stored: list[Any] = []
+
+    def pipeline_factory(call_settings: CallSettings, speakers: list[str], sinks: list) -> Pipeline:
+        pipeline = build_pipeline(call_settings, speakers, sinks)
+        sink = attach_store(pipeline, store, call_settings, source)
+        if sink is not None:
+            stored.append(sink)
+        return pipeline
+
+    def on_feedback(feedback: Any) -> None:  # the agent rated a KB article (y / n)
+        if stored:
+            stored[-1].feedback(feedback.article, feedback.useful)
+
     try:
-        from .tui.app import run_app
-    except ModuleNotFoundError:
-        # no UI yet: fall back to a readable stream
-        pipeline = build_pipeline(settings, source.speakers, [_text_sink])
-        pipeline.run(source)
-        return
-    run_app(source, settings)
+        run_app(source, settings, pipeline_factory=pipeline_factory, on_feedback=on_feedback)
+    finally:
+        for sink in stored:
+            sink.close()
+        if store is not None:
+            store.close()
 
-
-def _text_sink(event: Event) -> None:
-    data = event.to_dict()
-    if data["type"] in ("partial",):
-        return
-    data.pop("words", None)
-    print(json.dumps(data, ensure_ascii=False))

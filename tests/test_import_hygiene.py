@@ -6,7 +6,8 @@ import sys
 import pytest
 
 CORE = ["assist.audio", "assist.asr", "assist.events", "assist.pipeline", "assist.models",
-        "assist.deadair", "assist.session", "assist.cli", "assist.analyzer"]
+        "assist.deadair", "assist.session", "assist.cli", "assist.analyzer", "assist.store",
+        "assist.review", "assist.redact", "assist.cli_store"]
 
 
 @pytest.mark.parametrize("module", CORE)

@@ -470,7 +470,8 @@ class _HeldMark:
     call_time: float
 
 
-def run_app(source: Any, settings: Any) -> None:
-    """Open the live screen on a call from ``source`` (what ``assist demo/replay/live`` run)."""
-    AssistApp(source, settings).run()
+def run_app(source: Any, settings: Any, **options: Any) -> None:
+    """Open the live screen on a call from ``source`` (what ``assist demo/replay/live`` run);
+    ``options`` go to ``AssistApp`` (``pipeline_factory``, ``on_feedback``)."""
+    AssistApp(source, settings, **options).run()
 
