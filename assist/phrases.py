@@ -116,6 +116,12 @@ class Normalized:
     def words(self) -> list[str]:
         return [t.text for t in self.tokens]
 
+    @property
+    def starts(self) -> frozenset[int]:
+        """Indexes of tokens that begin a sentence (what ``^`` in a pattern matches)."""
+        toks = self.tokens
+        return frozenset(i for i in range(len(toks)) if i == 0 or toks[i - 1].sentence != toks[i].sentence)
+
     def span(self, first: int, last: int) -> tuple[int, int]:
         """Character span of tokens ``first..last`` (inclusive) in the original text."""
         return self.tokens[first].start, self.tokens[last].end
@@ -265,6 +271,11 @@ class AnyWord:
 
 
 @dataclass(frozen=True)
+class Start:
+    """``^``: the start of a sentence."""
+
+
+@dataclass(frozen=True)
 class Gap:
     """``**``: zero to ``size`` words."""
 
@@ -286,7 +297,7 @@ class Pattern:
     distance: int = 0
 
 
-_SYNTAX_RE = re.compile(r"\*\*|\*|[()|\[\]]")
+_SYNTAX_RE = re.compile(r"\*\*|\*|\^|[()|\[\]]")
 _WITHIN_RE = re.compile(
     r"\s+within\s+(\d+)\s+(?:words?|chars?|characters?|字)\s+of\s+", re.IGNORECASE)
 
@@ -319,6 +330,8 @@ def _parse_seq(lexed: list[tuple[str, str]], i: int, closers: str) -> tuple[tupl
             items.append(AnyWord())
         elif value == "**":
             items.append(Gap())
+        elif value == "^":
+            items.append(Start())
         elif value in closers:
             return tuple(items), i
         elif value in "([":
@@ -374,8 +387,10 @@ def parse_pattern(source: str) -> Pattern:
     return Pattern(source, _parse_side(parts[0]), _parse_side(parts[2]), int(parts[1]))
 
 
-def _node_ends(node: Any, words: Sequence[str], i: int) -> set[int]:
+def _node_ends(node: Any, words: Sequence[str], i: int, starts: frozenset[int]) -> set[int]:
     n = len(words)
+    if isinstance(node, Start):
+        return {i} if i in starts or i == 0 else set()
     if isinstance(node, Lit):
         return {i + 1} if i < n and words[i] == node.word else set()
     if isinstance(node, Prefix):
@@ -386,24 +401,26 @@ def _node_ends(node: Any, words: Sequence[str], i: int) -> set[int]:
         return set(range(i, min(n, i + node.size) + 1))
     ends: set[int] = set()
     for option in node.options:
-        ends |= _seq_ends(option, words, i)
+        ends |= _seq_ends(option, words, i, starts)
     return ends
 
 
-def _seq_ends(seq: tuple[Any, ...], words: Sequence[str], i: int, k: int = 0) -> set[int]:
+def _seq_ends(seq: tuple[Any, ...], words: Sequence[str], i: int, starts: frozenset[int],
+              k: int = 0) -> set[int]:
     if k == len(seq):
         return {i}
     ends: set[int] = set()
-    for j in _node_ends(seq[k], words, i):
-        ends |= _seq_ends(seq, words, j, k + 1)
+    for j in _node_ends(seq[k], words, i, starts):
+        ends |= _seq_ends(seq, words, j, starts, k + 1)
     return ends
 
 
-def _seq_spans(seq: tuple[Any, ...], words: Sequence[str]) -> list[tuple[int, int]]:
+def _seq_spans(seq: tuple[Any, ...], words: Sequence[str],
+               starts: frozenset[int] = frozenset({0})) -> list[tuple[int, int]]:
     """All (first, last) token spans where the sequence matches, longest per start."""
     spans = []
     for i in range(len(words)):
-        ends = [e for e in _seq_ends(seq, words, i) if e > i]
+        ends = [e for e in _seq_ends(seq, words, i, starts) if e > i]
         if ends:
             spans.append((i, max(ends) - 1))
     return spans
@@ -423,14 +440,18 @@ def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):
     return best
 
 
-def match_pattern(pattern: Pattern, words: Sequence[str]) -> tuple[int, int] | None:
-    """The first token span (inclusive) where ``pattern`` matches ``words``, or None."""
-    spans = _seq_spans(pattern.seq, words)
+def match_pattern(pattern: Pattern, words: Sequence[str],
+                  starts: frozenset[int] = frozenset({0})) -> tuple[int, int] | None:
+    """The first token span (inclusive) where ``pattern`` matches ``words``, or None.
+
+    ``starts`` are the token indexes that begin a sentence, for ``^``.
+    """
+    spans = _seq_spans(pattern.seq, words, starts)
     if pattern.near is None:
         return spans[0] if spans else None
     if not spans:
         return None
-    return _near(spans, _seq_spans(pattern.near, words), pattern.distance)
+    return _near(spans, _seq_spans(pattern.near, words, starts), pattern.distance)
 
 
 # --------------------------------------------------------------------------- fuzzy matching
@@ -525,7 +546,7 @@ class Edge:
     """A step of a pattern graph: one pattern word (or wildcard), or nothing (``eps``)."""
 
     dst: int
-    kind: str  # "lit", "pre", "any" or "eps"
+    kind: str  # "lit", "pre", "any", "start" (^) or "eps"
     value: str = ""
 
 
@@ -556,6 +577,11 @@ def _build(seq: tuple[Any, ...], edges: list[list[Edge]], node: int) -> int:
         return len(edges) - 1
 
     for item in seq:
+        if isinstance(item, Start):
+            target = new()
+            edges[node].append(Edge(target, "start"))
+            node = target
+            continue
         if isinstance(item, Lit | Prefix | AnyWord):
             kind = "lit" if isinstance(item, Lit) else "pre" if isinstance(item, Prefix) else "any"
             value = getattr(item, "word", getattr(item, "stem", ""))
@@ -582,7 +608,7 @@ def _closure(edges: list[list[Edge]], nodes: set[int], forward: bool) -> frozens
         changed = False
         for u, out in enumerate(edges):
             for e in out:
-                if e.kind != "eps":
+                if e.kind not in ("eps", "start"):
                     continue
                 a, b = (u, e.dst) if forward else (e.dst, u)
                 if a in seen and b not in seen:
@@ -598,7 +624,7 @@ def compile_graph(seq: tuple[Any, ...]) -> PatternGraph:
     longest = [0] * len(edges)
     for u, out in enumerate(edges):
         for e in out:
-            longest[e.dst] = max(longest[e.dst], longest[u] + (e.kind != "eps"))
+            longest[e.dst] = max(longest[e.dst], longest[u] + (e.kind not in ("eps", "start")))
     return PatternGraph(
         edges, accept, lits, frozenset(w for w in lits if w not in _STOPWORDS) or lits,
         _closure(edges, {0}, True), _closure(edges, {accept}, False), longest[accept])
@@ -651,14 +677,15 @@ def _relax(states: list[_State | None], node: int, state: _State) -> None:
         states[node] = state
 
 
-def _settle(graph: PatternGraph, states: list[_State | None], options: DetectorOptions) -> None:
+def _settle(graph: PatternGraph, states: list[_State | None], options: DetectorOptions,
+            at_start: bool) -> None:
     """Steps that consume no heard word: epsilon edges and a missing interior word."""
     for u in range(graph.size):
         state = states[u]
         if state is None:
             continue
         for e in graph.edges[u]:
-            if e.kind == "eps":
+            if e.kind == "eps" or (e.kind == "start" and at_start):
                 _relax(states, e.dst, state)
             elif (e.kind == "lit" and _deletable(e.value) and u not in graph.initial
                   and e.dst not in graph.final):
@@ -677,7 +704,7 @@ def _consume(graph: PatternGraph, states, words: Sequence[str], j: int, nxt, nxt
             # an extra heard word, never one that changes the sense ("that is not your fault")
             _relax(nxt, u, state.step(options.fuzzy_insert_cost, 0, 0, gaps=1))
         for e in graph.edges[u]:
-            if e.kind == "eps":
+            if e.kind in ("eps", "start"):
                 continue
             sim = _edge_similarity(e, word)
             lit = int(e.kind != "any")
@@ -698,7 +725,8 @@ def _consume(graph: PatternGraph, states, words: Sequence[str], j: int, nxt, nxt
 
 
 def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
-                 lo: int = 0, hi: int | None = None) -> FuzzyHit | None:
+                 lo: int = 0, hi: int | None = None,
+                 starts: frozenset[int] = frozenset({0})) -> FuzzyHit | None:
     """Cheapest acceptable alignment of a pattern graph with a stretch of ``words[lo:hi]``.
 
     Word-level edit distance against every path of the pattern, free to start and
@@ -715,7 +743,7 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
     for j in range(lo, hi + 1):
         states = pending[j - lo]
         _relax(states, 0, _State(0.0, 0, 0, j))
-        _settle(graph, states, options)
+        _settle(graph, states, options, j in starts)
         done = states[graph.accept]
         acceptable = done is not None and done.begin < j and _acceptable(done, min_lits, options)
         # cheapest first; among equals the earliest start, then the longest span
@@ -741,14 +769,15 @@ def _acceptable(state: _State, min_lits: int, options: DetectorOptions) -> bool:
     )
 
 
-def fuzzy_find(graph: PatternGraph, words: Sequence[str], options: DetectorOptions) -> FuzzyHit | None:
+def fuzzy_find(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
+               starts: frozenset[int] = frozenset({0})) -> FuzzyHit | None:
     """Search only where the pattern could be: around its exactly heard words."""
     hits = [i for i, w in enumerate(words) if w in graph.literals]
     if len({words[i] for i in hits}) < 2 or not graph.anchors & {words[i] for i in hits}:
         return None  # two pattern words must be heard as such, one of them telling
     reach = graph.longest + 1
     return fuzzy_search(graph, words, options, max(0, hits[0] - reach),
-                        min(len(words), hits[-1] + reach + 1))
+                        min(len(words), hits[-1] + reach + 1), starts)
 
 
 # --------------------------------------------------------------------------- packs
@@ -1198,12 +1227,12 @@ class PhraseDetector(Analyzer):
         return sorted(found.values(), key=lambda h: (h.span, h.entry.id))
 
     def _exact(self, entry: Entry, norm: Normalized) -> Hit | None:
-        words = norm.words
-        spans = [s for s in (match_pattern(p, words) for p in entry.compiled) if s]
+        words, starts = norm.words, norm.starts
+        spans = [s for s in (match_pattern(p, words, starts) for p in entry.compiled) if s]
         spans += [s for s in (_regex_span(r, norm) for r in entry.regexes) if s]
         if not spans:
             return None
-        first, last = min(spans)
+        first, last = min(spans, key=lambda s: (s[0], -s[1]))  # earliest, then longest
         return Hit(entry, "exact", norm.span(first, last))
 
     def _fuzzy(self, index: _PackIndex, entry: Entry, norm: Normalized) -> Hit | None:
@@ -1213,25 +1242,25 @@ class PhraseDetector(Analyzer):
         for pattern, graph, near in index.graphs.get(entry.id, ()):
             if not graph.literals & present or (near and not near.literals & present):
                 continue
-            span = self._fuzzy_pattern(index, entry, pattern, graph, near, words)
+            span = self._fuzzy_pattern(index, entry, pattern, graph, near, words, norm.starts)
             if span and (best is None or span < best):
                 best = span
         return Hit(entry, "fuzzy", norm.span(*best)) if best else None
 
     def _fuzzy_pattern(self, index: _PackIndex, entry: Entry, pattern: Pattern,
-                       graph: PatternGraph, near: PatternGraph | None,
-                       words: Sequence[str]) -> tuple[int, int] | None:
-        found = [h for h in [fuzzy_find(graph, words, self.options)]
+                       graph: PatternGraph, near: PatternGraph | None, words: Sequence[str],
+                       starts: frozenset[int]) -> tuple[int, int] | None:
+        found = [h for h in [fuzzy_find(graph, words, self.options, starts)]
                  if h and not self._literal_sense(index, entry, words, h)]
         if near is None:
             return (found[0].first, found[0].last) if found else None
         # "A within N words of B": one side heard with errors, the other as it is or also so
-        other = [h for h in [fuzzy_find(near, words, self.options)]
+        other = [h for h in [fuzzy_find(near, words, self.options, starts)]
                  if h and not self._literal_sense(index, entry, words, h)]
         if not found and not other:
             return None
-        side_a = _seq_spans(pattern.seq, words) + [(h.first, h.last) for h in found]
-        side_b = _seq_spans(pattern.near, words) + [(h.first, h.last) for h in other]
+        side_a = _seq_spans(pattern.seq, words, starts) + [(h.first, h.last) for h in found]
+        side_b = _seq_spans(pattern.near, words, starts) + [(h.first, h.last) for h in other]
         return _near(side_a, side_b, pattern.distance + 1) if side_a and side_b else None
 
     def _literal_sense(self, index: _PackIndex, entry: Entry, words: Sequence[str],
@@ -1429,9 +1458,9 @@ def _lint_behaviour(pack: Pack, lines: _Lines, options: DetectorOptions) -> list
     detector = PhraseDetector.from_packs([pack], options=options)
     problems = []
     for idx, entry in enumerate(pack.entries):
-        example_words = [normalize(x).words for x in entry.examples]
+        examples = [normalize(x) for x in entry.examples]
         for pattern in entry.compiled:
-            if not any(match_pattern(pattern, w) for w in example_words):
+            if not any(match_pattern(pattern, x.words, x.starts) for x in examples):
                 problems.append(PackProblem(
                     entry.file, lines.item(idx, "patterns", pattern.source),
                     f"pattern {pattern.source!r} of '{entry.id}' matches none of its examples"))
