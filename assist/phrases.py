@@ -29,7 +29,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -234,7 +234,22 @@ def normalize(text: str) -> Normalized:
             tokens.extend(Token(w, start, end, sentence, han=near_han) for w in words)
             continue
         tokens.extend(Token(w, start, end, sentence) for w in _expand_word(m.group()))
-    return Normalized(text, tuple(tokens))
+    return Normalized(text, tuple(_should_of(tokens)))
+
+
+_MODALS = frozenset({"should", "could", "would", "must", "might"})
+
+
+def _should_of(tokens: list[Token]) -> list[Token]:
+    """'should of' is how people and recognisers write 'should have' ('should've')."""
+    out = list(tokens)
+    for i, tok in enumerate(out):
+        if tok.text != "of" or i == 0:
+            continue
+        prev = out[i - 1].text
+        if prev in _MODALS or (prev == "not" and i > 1 and out[i - 2].text in _MODALS):
+            out[i] = Token("have", tok.start, tok.end, tok.sentence, tok.han)
+    return out
 
 
 def script_of(text: str) -> str:
@@ -387,45 +402,6 @@ def parse_pattern(source: str) -> Pattern:
     return Pattern(source, _parse_side(parts[0]), _parse_side(parts[2]), int(parts[1]))
 
 
-def _node_ends(node: Any, words: Sequence[str], i: int, starts: frozenset[int]) -> set[int]:
-    n = len(words)
-    if isinstance(node, Start):
-        return {i} if i in starts or i == 0 else set()
-    if isinstance(node, Lit):
-        return {i + 1} if i < n and words[i] == node.word else set()
-    if isinstance(node, Prefix):
-        return {i + 1} if i < n and words[i].startswith(node.stem) else set()
-    if isinstance(node, AnyWord):
-        return {i + 1} if i < n else set()
-    if isinstance(node, Gap):
-        return set(range(i, min(n, i + node.size) + 1))
-    ends: set[int] = set()
-    for option in node.options:
-        ends |= _seq_ends(option, words, i, starts)
-    return ends
-
-
-def _seq_ends(seq: tuple[Any, ...], words: Sequence[str], i: int, starts: frozenset[int],
-              k: int = 0) -> set[int]:
-    if k == len(seq):
-        return {i}
-    ends: set[int] = set()
-    for j in _node_ends(seq[k], words, i, starts):
-        ends |= _seq_ends(seq, words, j, starts, k + 1)
-    return ends
-
-
-def _seq_spans(seq: tuple[Any, ...], words: Sequence[str],
-               starts: frozenset[int] = frozenset({0})) -> list[tuple[int, int]]:
-    """All (first, last) token spans where the sequence matches, longest per start."""
-    spans = []
-    for i in range(len(words)):
-        ends = [e for e in _seq_ends(seq, words, i, starts) if e > i]
-        if ends:
-            spans.append((i, max(ends) - 1))
-    return spans
-
-
 def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):
     """First pair of spans at most ``distance`` words apart, in either order, as one span."""
     best = None
@@ -441,17 +417,24 @@ def _near(a: list[tuple[int, int]], b: list[tuple[int, int]], distance: int):
 
 
 def match_pattern(pattern: Pattern, words: Sequence[str],
-                  starts: frozenset[int] = frozenset({0})) -> tuple[int, int] | None:
-    """The first token span (inclusive) where ``pattern`` matches ``words``, or None.
+                  starts: frozenset[int] = frozenset({0}),
+                  present: frozenset[str] | None = None) -> tuple[int, int] | None:
+    """The earliest (then longest) token span, inclusive, where ``pattern`` matches.
 
-    ``starts`` are the token indexes that begin a sentence, for ``^``.
+    ``starts`` are the token indexes that begin a sentence, for ``^``; ``present``
+    (the set of ``words``) lets a pattern whose required words are absent bail out.
     """
-    spans = _seq_spans(pattern.seq, words, starts)
-    if pattern.near is None:
-        return spans[0] if spans else None
-    if not spans:
+    present = frozenset(words) if present is None else present
+    graph = compile_graph(pattern.seq)
+    if not graph.possible(present):
         return None
-    return _near(spans, _seq_spans(pattern.near, words, starts), pattern.distance)
+    spans = graph_spans(graph, words, starts)
+    if pattern.near is None or not spans:
+        return min(spans, key=lambda s: (s[0], -s[1])) if spans else None
+    near = compile_graph(pattern.near)
+    if not near.possible(present):
+        return None
+    return _near(spans, graph_spans(near, words, starts), pattern.distance)
 
 
 # --------------------------------------------------------------------------- fuzzy matching
@@ -471,7 +454,7 @@ _STOPWORDS = frozenset({
 _EXACT_ONLY = frozenset({
     "i", "me", "my", "you", "your", "yours", "we", "our", "us", "they", "their", "he", "she",
     "his", "her", "it", "its", "not", "no", "never", "nothing", "this", "that", "right", "wrong",
-    "can", "should", "would", "could", "did", "do", "does",
+    "can", "should", "would", "could", "did", "do", "does", "been", "have", "had", "has",
     "不", "没", "别", "我", "你", "您", "他", "她",
 })
 
@@ -481,9 +464,20 @@ _CONFUSABLE = frozenset({frozenset({"you", "your"}), frozenset({"they", "their"}
                          frozenset({"its", "it"})})
 
 
+# Short words a recogniser drops without changing the sense; "have" is not one of them
+# ("you should have rung" / "you should ring").
+_DELETABLE = frozenset({
+    "a", "an", "the", "to", "of", "in", "on", "at", "for", "is", "are", "am", "be", "and",
+    "up", "out", "with", "from", "by", "as", "了", "的", "一", "下",
+})
+
+
+# Heard words that cannot be skipped as noise: they change the sense ("have to wait").
+_NO_INSERT = _EXACT_ONLY | {"to", "be"}
+
+
 def _deletable(word: str) -> bool:
-    """Recognisers drop short function words ('to', 'the'), not words that carry meaning."""
-    return len(word) <= 4 and word not in _EXACT_ONLY and not _is_han(word)
+    return word in _DELETABLE
 
 
 @lru_cache(maxsize=1 << 16)
@@ -515,11 +509,26 @@ def _is_han(text: str) -> bool:
     return bool(text) and "\u3400" <= text[0] <= "\ufaff"
 
 
+# Homophones a recogniser picks between by guesswork; metaphone misses some (two/to).
+_HOMOPHONES = {
+    word: group
+    for group in map(frozenset, (
+        ("to", "too", "two"), ("for", "four"), ("one", "won"), ("right", "write"),
+        ("hear", "here"), ("there", "their"), ("wait", "weight"), ("by", "buy", "bye"),
+        ("no", "know"), ("new", "knew"), ("our", "hour"), ("through", "threw"),
+        ("whole", "hole"), ("allowed", "aloud"), ("tide", "tied"), ("mail", "male"),
+    ))
+    for word in group
+}
+
+
 @lru_cache(maxsize=1 << 16)
 def word_similarity(a: str, b: str) -> float:
     """How likely a recogniser wrote ``b`` for ``a``: 1 same, 0.65-0.9 alike, else 0."""
     if a == b:
         return 1.0
+    if b in _HOMOPHONES.get(a, ()):
+        return 0.9
     if _is_han(a) or _is_han(b):
         if not (_is_han(a) and _is_han(b) and len(a) == len(b) == 1):
             return 0.0
@@ -535,10 +544,12 @@ def word_similarity(a: str, b: str) -> float:
     if min(len(a), len(b)) < 3:
         # short words only by sound ("to"/"too"), never by spelling ("is"/"it")
         return 0.85 if ma and ma == mb else 0.0
+    # Spelling alone must be close (pollicy/policy, apartment/department): loose spelling
+    # matches are chance (losing/saying). Sound may be looser (calm/come, hear/here).
     spelling = ratio(a, b) / 100
     sound = (0.9 if ma == mb else 0.85 * ratio(ma, mb) / 100) if ma and mb else 0.0
-    score = max(spelling, sound)
-    return score if score >= 0.65 else 0.0
+    score = max(spelling if spelling >= 0.8 else 0.0, sound if sound >= 0.65 else 0.0)
+    return score
 
 
 @dataclass(frozen=True)
@@ -565,10 +576,15 @@ class PatternGraph:
     initial: frozenset[int]  # nodes reached from the start without a word
     final: frozenset[int]  # nodes that reach the end without a word
     longest: int
+    mandatory: frozenset[str]  # words on every path
 
     @property
     def size(self) -> int:
         return len(self.edges)
+
+    def possible(self, present: frozenset[str]) -> bool:
+        """Cheap test: could the pattern match a text made of these words exactly?"""
+        return self.mandatory <= present if self.mandatory else bool(self.literals & present)
 
 
 def _build(seq: tuple[Any, ...], edges: list[list[Edge]], node: int) -> int:
@@ -617,37 +633,93 @@ def _closure(edges: list[list[Edge]], nodes: set[int], forward: bool) -> frozens
     return frozenset(seen)
 
 
+@cache
 def compile_graph(seq: tuple[Any, ...]) -> PatternGraph:
+    """The automaton of a pattern side (cached: packs compile once)."""
     edges: list[list[Edge]] = [[]]
     accept = _build(seq, edges, 0)
     lits = frozenset(e.value for out in edges for e in out if e.kind == "lit")
     longest = [0] * len(edges)
+    must: list[frozenset[str] | None] = [frozenset()] + [None] * (len(edges) - 1)
     for u, out in enumerate(edges):
         for e in out:
             longest[e.dst] = max(longest[e.dst], longest[u] + (e.kind not in ("eps", "start")))
+            if must[u] is not None:
+                here = must[u] | {e.value} if e.kind == "lit" else must[u]
+                must[e.dst] = here if must[e.dst] is None else must[e.dst] & here
     return PatternGraph(
         edges, accept, lits, frozenset(w for w in lits if w not in _STOPWORDS) or lits,
-        _closure(edges, {0}, True), _closure(edges, {accept}, False), longest[accept])
+        _closure(edges, {0}, True), _closure(edges, {accept}, False), longest[accept],
+        must[accept] or frozenset())
+
+
+def _exact_step(edge: Edge, word: str) -> bool:
+    if edge.kind == "lit":
+        return edge.value == word
+    if edge.kind == "pre":
+        return word.startswith(edge.value)
+    return edge.kind == "any"
+
+
+def graph_spans(graph: PatternGraph, words: Sequence[str],
+                starts: frozenset[int] = frozenset({0})) -> list[tuple[int, int]]:
+    """Every exact match of a pattern side as (first, last) token indexes.
+
+    A set-of-states run of the automaton, each state remembering the positions its
+    threads began at, so big alternations cost one pass instead of backtracking.
+    """
+    spans = []
+    active: dict[int, frozenset[int]] = {}
+    for j in range(len(words) + 1):
+        begins: list[frozenset[int]] = [frozenset()] * graph.size
+        for node, b in active.items():
+            begins[node] = b
+        begins[0] = begins[0] | {j}
+        at_start = j in starts or j == 0
+        for u in range(graph.size):  # steps without a word, in node order
+            if begins[u]:
+                for e in graph.edges[u]:
+                    if e.kind == "eps" or (e.kind == "start" and at_start):
+                        begins[e.dst] = begins[e.dst] | begins[u]
+        spans.extend((b, j - 1) for b in sorted(begins[graph.accept]) if b < j)
+        if j == len(words):
+            break
+        active = {}
+        for u, b in enumerate(begins):
+            if b:
+                for e in graph.edges[u]:
+                    if _exact_step(e, words[j]):
+                        active[e.dst] = active.get(e.dst, frozenset()) | b
+    return spans
 
 
 @dataclass(frozen=True)
 class _State:
-    """Best way found to reach a graph node: cost first, then most exact words."""
+    """Best way found to reach a graph node: cost first, then most exact words.
+
+    ``lits``/``chars`` count the pattern words (and their letters) on the path,
+    ``errors`` the sound-alike steps, ``gaps`` the missing or extra words.
+    """
 
     cost: float
-    exact: int
-    lits: int
     begin: int
+    exact: int = 0
+    lits: int = 0
+    chars: int = 0
+    errors: int = 0
+    gaps: int = 0
     subs: tuple[int, ...] = ()
-    gaps: int = 0  # pattern words missing plus extra words heard
 
     def better(self, other: _State | None) -> bool:
         return other is None or (self.cost, -self.exact) < (other.cost, -other.exact)
 
-    def step(self, cost: float, exact: int, lits: int, subs: tuple[int, ...] = (),
-             gaps: int = 0) -> _State:
-        return _State(self.cost + cost, self.exact + exact, self.lits + lits, self.begin,
-                      self.subs + subs, self.gaps + gaps)
+    def step(self, cost: float, words: Sequence[str] = (), exact: bool = False,
+             subs: tuple[int, ...] = (), gaps: int = 0) -> _State:
+        """Advance over pattern ``words`` (none for an extra heard word)."""
+        return _State(
+            self.cost + cost, self.begin, self.exact + (len(words) if exact else 0),
+            self.lits + len(words), self.chars + sum(len(w) for w in words),
+            self.errors + bool(subs), self.gaps + gaps, self.subs + subs)
 
 
 @dataclass(frozen=True)
@@ -665,11 +737,13 @@ def _edge_similarity(edge: Edge, word: str) -> float:
         return 1.0
     if edge.kind == "pre":
         return 1.0 if word.startswith(edge.value) else 0.0
-    if edge.value in _EXACT_ONLY or word in _EXACT_ONLY:
-        if edge.value == word:
-            return 1.0
+    if edge.value == word:
+        return 1.0
+    if word in _EXACT_ONLY:
         return 0.8 if frozenset({edge.value, word}) in _CONFUSABLE else 0.0
-    return word_similarity(edge.value, word)
+    sim = word_similarity(edge.value, word)
+    # a meaning-bearing pattern word takes only a near-identical sound ("rong" for "wrong")
+    return sim if edge.value not in _EXACT_ONLY or sim >= 0.9 else 0.0
 
 
 def _relax(states: list[_State | None], node: int, state: _State) -> None:
@@ -689,7 +763,7 @@ def _settle(graph: PatternGraph, states: list[_State | None], options: DetectorO
                 _relax(states, e.dst, state)
             elif (e.kind == "lit" and _deletable(e.value) and u not in graph.initial
                   and e.dst not in graph.final):
-                _relax(states, e.dst, state.step(options.fuzzy_delete_cost, 0, 1, gaps=1))
+                _relax(states, e.dst, state.step(options.fuzzy_delete_cost, (e.value,), gaps=1))
 
 
 def _consume(graph: PatternGraph, states, words: Sequence[str], j: int, nxt, nxt2,
@@ -700,28 +774,30 @@ def _consume(graph: PatternGraph, states, words: Sequence[str], j: int, nxt, nxt
         state = states[u]
         if state is None:
             continue
-        if u not in graph.initial and u != graph.accept and word not in _EXACT_ONLY:
+        if u not in graph.initial and u != graph.accept and word not in _NO_INSERT:
             # an extra heard word, never one that changes the sense ("that is not your fault")
-            _relax(nxt, u, state.step(options.fuzzy_insert_cost, 0, 0, gaps=1))
+            _relax(nxt, u, state.step(options.fuzzy_insert_cost, gaps=1))
         for e in graph.edges[u]:
             if e.kind in ("eps", "start"):
                 continue
             sim = _edge_similarity(e, word)
-            lit = int(e.kind != "any")
+            if sim < options.fuzzy_edge_similarity and (u in graph.initial or e.dst in graph.final):
+                sim = 0.0  # the first and last words anchor a phrase: only close sound-alikes
             if sim > 0:
-                exact = int(sim == 1.0 and lit)
-                _relax(nxt, e.dst, state.step(1 - sim, exact, lit, () if exact or not lit else (j,)))
+                pattern = (e.value,) if e.kind != "any" else ()
+                exact = sim == 1.0
+                _relax(nxt, e.dst, state.step(1 - sim, pattern, exact, () if exact else (j,)))
             if e.kind != "lit" or e.value in _EXACT_ONLY or word in _EXACT_ONLY:
                 continue
             if nxt2 is not None and words[j + 1] not in _EXACT_ONLY:  # "all ready" for "already"
                 sim = word_similarity(e.value, word + words[j + 1])
-                if sim > 0:
-                    _relax(nxt2, e.dst, state.step(1.1 - sim, 0, 1, (j, j + 1)))
+                if sim >= options.fuzzy_join_similarity:
+                    _relax(nxt2, e.dst, state.step(1.1 - sim, (e.value,), subs=(j, j + 1)))
             for e2 in graph.edges[e.dst]:  # "cancel" heard for "can sell"
                 if e2.kind == "lit" and e2.value not in _EXACT_ONLY:
                     sim = word_similarity(e.value + e2.value, word)
-                    if sim > 0:
-                        _relax(nxt, e2.dst, state.step(1.1 - sim, 0, 2, (j,)))
+                    if sim >= options.fuzzy_join_similarity:
+                        _relax(nxt, e2.dst, state.step(1.1 - sim, (e.value, e2.value), subs=(j,)))
 
 
 def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
@@ -731,21 +807,19 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
 
     Word-level edit distance against every path of the pattern, free to start and
     end anywhere in the text: a sound-alike word costs 1 - similarity, a missing
-    interior pattern word 0.6-1, an extra heard word ``fuzzy_insert_cost``.  A hit
-    needs enough context (``fuzzy_min_words`` pattern words), at least two words
-    heard exactly (and half of them), and a cost within ``fuzzy_max_cost`` per word.
+    short function word ``fuzzy_delete_cost``, an extra heard word
+    ``fuzzy_insert_cost``.  See ``_acceptable`` for what a hit needs.
     """
     hi = len(words) if hi is None else hi
     han = any(_is_han(w) for w in graph.literals)
-    min_lits = options.fuzzy_min_chars_han if han else options.fuzzy_min_words
     pending: list[list[_State | None]] = [[None] * graph.size for _ in range(hi - lo + 2)]
     best: tuple[float, int, _State] | None = None
     for j in range(lo, hi + 1):
         states = pending[j - lo]
-        _relax(states, 0, _State(0.0, 0, 0, j))
+        _relax(states, 0, _State(0.0, j))
         _settle(graph, states, options, j in starts)
         done = states[graph.accept]
-        acceptable = done is not None and done.begin < j and _acceptable(done, min_lits, options)
+        acceptable = done is not None and done.begin < j and _acceptable(done, han, options)
         # cheapest first; among equals the earliest start, then the longest span
         if acceptable and (best is None or (done.cost, done.begin) <= (best[0], best[2].begin)):
             best = (done.cost, j - 1, done)
@@ -758,23 +832,43 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
     return FuzzyHit(state.begin, last, cost, state.subs)
 
 
-def _acceptable(state: _State, min_lits: int, options: DetectorOptions) -> bool:
+def _acceptable(state: _State, han: bool, options: DetectorOptions) -> bool:
+    """Enough context, mostly heard exactly, few errors, something actually fuzzy.
+
+    Context: ``fuzzy_min_words`` pattern words, or two long ones ("company policy",
+    ``fuzzy_min_chars`` letters); Chinese ``fuzzy_min_chars_han`` characters.
+    Half the pattern words (two from three on) must be heard exactly, and at most
+    one word in three may be a sound-alike.
+    """
+    if han:
+        enough = state.lits >= options.fuzzy_min_chars_han
+    else:
+        enough = state.lits >= options.fuzzy_min_words or (
+            state.lits == 2 and state.chars >= options.fuzzy_min_chars)
+    needed = max(2 if state.lits >= 3 else 1, math.ceil(state.lits / 2))
     return (
-        state.lits >= min_lits
-        and state.exact >= max(2, math.ceil(state.lits / 2))
+        enough
+        and state.exact >= needed
         and state.cost <= options.fuzzy_max_cost * state.lits
         and state.gaps <= options.fuzzy_max_gaps
-        and len(state.subs) <= max(2, state.lits // 3)
-        and bool(state.subs or state.cost > 0)
+        and state.errors <= max(1, state.lits // 3)
+        and (state.errors > 0 or state.gaps > 0)
     )
+
+
+def _fuzzy_possible(graph: PatternGraph, present: frozenset[str] | set[str]) -> bool:
+    """Cheap test: no hit unless most words every path needs are heard exactly."""
+    if not graph.anchors & present:
+        return False
+    return len(graph.mandatory - present) <= max(1, len(graph.mandatory) // 3)
 
 
 def fuzzy_find(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
                starts: frozenset[int] = frozenset({0})) -> FuzzyHit | None:
     """Search only where the pattern could be: around its exactly heard words."""
     hits = [i for i, w in enumerate(words) if w in graph.literals]
-    if len({words[i] for i in hits}) < 2 or not graph.anchors & {words[i] for i in hits}:
-        return None  # two pattern words must be heard as such, one of them telling
+    if not graph.anchors & {words[i] for i in hits}:
+        return None  # a telling pattern word must be heard as such
     reach = graph.longest + 1
     return fuzzy_search(graph, words, options, max(0, hits[0] - reach),
                         min(len(words), hits[-1] + reach + 1), starts)
@@ -1047,11 +1141,15 @@ class DetectorOptions:
     Attributes:
         fuzzy_min_words: a pattern form needs this many literal words before sound-alikes
             count (Latin script); shorter forms are matched exactly only.
+        fuzzy_min_chars: ...or two pattern words with this many letters ("company policy").
         fuzzy_min_chars_han: the same for Chinese, in characters.
         fuzzy_max_cost: alignment cost allowed per pattern word (0 = exact).
         fuzzy_insert_cost: cost of one extra heard word inside a pattern.
         fuzzy_delete_cost: cost of one short function word of the pattern not heard.
         fuzzy_max_gaps: most extra or missing words in one fuzzy hit.
+        fuzzy_edge_similarity: similarity needed for a sound-alike first or last word.
+        fuzzy_join_similarity: similarity needed when one heard word stands for two or
+            two for one ("all ready" / "already").
         semantic_threshold: cosine similarity to an example needed to fire.
         semantic_margin: how much closer than the nearest ``not`` line the best example must be.
         semantic_min_words: windows shorter than this are not embedded (too little meaning).
@@ -1063,11 +1161,14 @@ class DetectorOptions:
     """
 
     fuzzy_min_words: int = 3
-    fuzzy_min_chars_han: int = 4
+    fuzzy_min_chars: int = 12
+    fuzzy_min_chars_han: int = 3
     fuzzy_max_cost: float = 0.3
     fuzzy_insert_cost: float = 0.5
     fuzzy_delete_cost: float = 0.6
     fuzzy_max_gaps: int = 1
+    fuzzy_edge_similarity: float = 0.8
+    fuzzy_join_similarity: float = 0.85
     semantic_threshold: float = 0.72
     semantic_margin: float = 0.04
     semantic_min_words: int = 3
@@ -1144,7 +1245,7 @@ class PhraseDetector(Analyzer):
                 for p in entry.compiled
             ]
             for entry in pack.entries
-        }
+        }  # compiling here, not on the first utterance, keeps the first check fast
         not_words = {e.id: [tuple(normalize(line).words) for line in e.not_] for e in pack.entries}
         return _PackIndex(pack, graphs, not_words)
 
@@ -1227,8 +1328,8 @@ class PhraseDetector(Analyzer):
         return sorted(found.values(), key=lambda h: (h.span, h.entry.id))
 
     def _exact(self, entry: Entry, norm: Normalized) -> Hit | None:
-        words, starts = norm.words, norm.starts
-        spans = [s for s in (match_pattern(p, words, starts) for p in entry.compiled) if s]
+        words, starts, present = norm.words, norm.starts, frozenset(norm.words)
+        spans = [s for s in (match_pattern(p, words, starts, present) for p in entry.compiled) if s]
         spans += [s for s in (_regex_span(r, norm) for r in entry.regexes) if s]
         if not spans:
             return None
@@ -1240,7 +1341,7 @@ class PhraseDetector(Analyzer):
         present = set(words)
         best = None
         for pattern, graph, near in index.graphs.get(entry.id, ()):
-            if not graph.literals & present or (near and not near.literals & present):
+            if not _fuzzy_possible(graph, present) or (near and not near.literals & present):
                 continue
             span = self._fuzzy_pattern(index, entry, pattern, graph, near, words, norm.starts)
             if span and (best is None or span < best):
@@ -1259,8 +1360,8 @@ class PhraseDetector(Analyzer):
                  if h and not self._literal_sense(index, entry, words, h)]
         if not found and not other:
             return None
-        side_a = _seq_spans(pattern.seq, words, starts) + [(h.first, h.last) for h in found]
-        side_b = _seq_spans(pattern.near, words, starts) + [(h.first, h.last) for h in other]
+        side_a = graph_spans(graph, words, starts) + [(h.first, h.last) for h in found]
+        side_b = graph_spans(near, words, starts) + [(h.first, h.last) for h in other]
         return _near(side_a, side_b, pattern.distance + 1) if side_a and side_b else None
 
     def _literal_sense(self, index: _PackIndex, entry: Entry, words: Sequence[str],
@@ -1270,12 +1371,12 @@ class PhraseDetector(Analyzer):
         A ``not`` line such as "you'll need to come down to the branch" teaches the
         fuzzy matcher that "come down to" is meant literally, not a misheard "calm down".
         """
-        last, subs = found.last, found.subs
-        if not subs:
+        if not found.subs:
             return False
-        first = min(subs)
-        stop = last + 2 if last + 1 < len(words) else last + 1
-        start = first if last + 1 < len(words) else max(0, first - 1)
+        # from the last sound-alike word to one word past the hit (or one before it, at the end)
+        last, sub = found.last, max(found.subs)
+        stop = min(len(words), last + 2)
+        start = sub if stop > last + 1 else max(0, sub - 1)
         heard = tuple(words[start:stop])
         return any(_contains(line, heard) for line in index.not_words.get(entry.id, ()))
 
