@@ -22,6 +22,7 @@ drop unconfirmed early flags when that speaker's utterance arrives.
 from __future__ import annotations
 
 import difflib
+import heapq
 import itertools
 import math
 import re
@@ -29,7 +30,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +312,14 @@ class Pattern:
     near: tuple[Any, ...] | None = None
     distance: int = 0
 
+    @cached_property
+    def graph(self) -> PatternGraph:
+        return compile_graph(self.seq)
+
+    @cached_property
+    def near_graph(self) -> PatternGraph | None:
+        return compile_graph(self.near) if self.near else None
+
 
 _SYNTAX_RE = re.compile(r"\*\*|\*|\^|[()|\[\]]")
 _WITHIN_RE = re.compile(
@@ -425,14 +434,14 @@ def match_pattern(pattern: Pattern, words: Sequence[str],
     (the set of ``words``) lets a pattern whose required words are absent bail out.
     """
     present = frozenset(words) if present is None else present
-    graph = compile_graph(pattern.seq)
+    graph = pattern.graph
     if not graph.possible(present):
         return None
     spans = graph_spans(graph, words, starts)
     if pattern.near is None or not spans:
         return min(spans, key=lambda s: (s[0], -s[1])) if spans else None
-    near = compile_graph(pattern.near)
-    if not near.possible(present):
+    near = pattern.near_graph
+    if near is None or not near.possible(present):
         return None
     return _near(spans, graph_spans(near, words, starts), pattern.distance)
 
@@ -577,6 +586,14 @@ class PatternGraph:
     final: frozenset[int]  # nodes that reach the end without a word
     longest: int
     mandatory: frozenset[str]  # words on every path
+    prefixes: bool = False  # has a word* step, so literals alone cannot locate a match
+    free: list[list[Edge]] = field(default_factory=list)  # per node: eps and ^ edges
+    steps: list[list[Edge]] = field(default_factory=list)  # per node: edges that take a word
+
+    def __post_init__(self) -> None:
+        self.free = [[e for e in out if e.kind in ("eps", "start")] for out in self.edges]
+        self.steps = [[e for e in out if e.kind not in ("eps", "start")] for out in self.edges]
+        self.prefixes = any(e.kind == "pre" for out in self.edges for e in out)
 
     @property
     def size(self) -> int:
@@ -661,39 +678,58 @@ def _exact_step(edge: Edge, word: str) -> bool:
     return edge.kind == "any"
 
 
+def _in_order(heap: list[int]) -> Iterable[int]:
+    """Pop nodes lowest first, including ones pushed while iterating.
+
+    Every edge goes to a higher node, so when a node comes out all its
+    word-free predecessors have been handled.
+    """
+    heapq.heapify(heap)
+    seen: set[int] = set()
+    while heap:
+        u = heapq.heappop(heap)
+        if u not in seen:
+            seen.add(u)
+            yield u
+
+
 def graph_spans(graph: PatternGraph, words: Sequence[str],
                 starts: frozenset[int] = frozenset({0})) -> list[tuple[int, int]]:
     """Every exact match of a pattern side as (first, last) token indexes.
 
     A set-of-states run of the automaton, each state remembering the positions its
     threads began at, so big alternations cost one pass instead of backtracking.
+    Only the stretch around the pattern's words is scanned: a match contains one.
     """
-    spans = []
+    where = [i for i, w in enumerate(words) if graph.prefixes or w in graph.literals]
+    if not where:
+        return []
+    lo, hi = max(0, where[0] - graph.longest), min(len(words), where[-1] + graph.longest + 1)
+    spans: list[tuple[int, int]] = []
     active: dict[int, frozenset[int]] = {}
-    for j in range(len(words) + 1):
-        begins: list[frozenset[int]] = [frozenset()] * graph.size
-        for node, b in active.items():
-            begins[node] = b
-        begins[0] = begins[0] | {j}
+    for j in range(lo, hi + 1):
+        begins = dict(active)
+        begins[0] = begins.get(0, frozenset()) | {j}
         at_start = j in starts or j == 0
-        for u in range(graph.size):  # steps without a word, in node order
-            if begins[u]:
-                for e in graph.edges[u]:
-                    if e.kind == "eps" or (e.kind == "start" and at_start):
-                        begins[e.dst] = begins[e.dst] | begins[u]
-        spans.extend((b, j - 1) for b in sorted(begins[graph.accept]) if b < j)
-        if j == len(words):
+        heap = list(begins)
+        for u in _in_order(heap):
+            for e in graph.free[u]:
+                if e.kind == "eps" or at_start:
+                    begins[e.dst] = begins.get(e.dst, frozenset()) | begins[u]
+                    heapq.heappush(heap, e.dst)
+        spans.extend((b, j - 1) for b in sorted(begins.get(graph.accept, ())) if b < j)
+        if j == hi:
             break
         active = {}
-        for u, b in enumerate(begins):
-            if b:
-                for e in graph.edges[u]:
-                    if _exact_step(e, words[j]):
-                        active[e.dst] = active.get(e.dst, frozenset()) | b
+        word = words[j]
+        for u, b in begins.items():
+            for e in graph.steps[u]:
+                if _exact_step(e, word):
+                    active[e.dst] = active.get(e.dst, frozenset()) | b
     return spans
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _State:
     """Best way found to reach a graph node: cost first, then most exact words.
 
@@ -746,58 +782,74 @@ def _edge_similarity(edge: Edge, word: str) -> float:
     return sim if edge.value not in _EXACT_ONLY or sim >= 0.9 else 0.0
 
 
-def _relax(states: list[_State | None], node: int, state: _State) -> None:
-    if state.better(states[node]):
+States = dict[int, "_State"]
+
+
+def _relax(states: States, node: int, state: _State, limit: _Limit) -> None:
+    if state.cost <= limit.cost and state.errors <= limit.errors and state.gaps <= limit.gaps \
+            and state.better(states.get(node)):
         states[node] = state
 
 
-def _settle(graph: PatternGraph, states: list[_State | None], options: DetectorOptions,
-            at_start: bool) -> None:
+@dataclass(frozen=True)
+class _Limit:
+    """Bounds no acceptable hit can exceed; states beyond them are dropped early."""
+
+    cost: float
+    errors: int
+    gaps: int
+
+
+def _settle(graph: PatternGraph, states: States, options: DetectorOptions, at_start: bool,
+            limit: _Limit) -> None:
     """Steps that consume no heard word: epsilon edges and a missing interior word."""
-    for u in range(graph.size):
+    heap = list(states)
+    for u in _in_order(heap):
         state = states[u]
-        if state is None:
-            continue
         for e in graph.edges[u]:
             if e.kind == "eps" or (e.kind == "start" and at_start):
-                _relax(states, e.dst, state)
+                before = states.get(e.dst)
+                _relax(states, e.dst, state, limit)
             elif (e.kind == "lit" and _deletable(e.value) and u not in graph.initial
                   and e.dst not in graph.final):
-                _relax(states, e.dst, state.step(options.fuzzy_delete_cost, (e.value,), gaps=1))
+                before = states.get(e.dst)
+                _relax(states, e.dst, state.step(options.fuzzy_delete_cost, (e.value,), gaps=1),
+                       limit)
+            else:
+                continue
+            if states.get(e.dst) is not before:
+                heapq.heappush(heap, e.dst)
 
 
-def _consume(graph: PatternGraph, states, words: Sequence[str], j: int, nxt, nxt2,
-             options: DetectorOptions) -> None:
+def _consume(graph: PatternGraph, states: States, words: Sequence[str], j: int, nxt: States,
+             nxt2: States | None, options: DetectorOptions, limit: _Limit) -> None:
     """Steps that consume heard word ``j`` (or ``j`` and ``j+1`` joined)."""
     word = words[j]
-    for u in range(graph.size):
-        state = states[u]
-        if state is None:
-            continue
+    for u, state in states.items():
         if u not in graph.initial and u != graph.accept and word not in _NO_INSERT:
             # an extra heard word, never one that changes the sense ("that is not your fault")
-            _relax(nxt, u, state.step(options.fuzzy_insert_cost, gaps=1))
-        for e in graph.edges[u]:
-            if e.kind in ("eps", "start"):
-                continue
+            _relax(nxt, u, state.step(options.fuzzy_insert_cost, gaps=1), limit)
+        for e in graph.steps[u]:
             sim = _edge_similarity(e, word)
             if sim < options.fuzzy_edge_similarity and (u in graph.initial or e.dst in graph.final):
                 sim = 0.0  # the first and last words anchor a phrase: only close sound-alikes
             if sim > 0:
                 pattern = (e.value,) if e.kind != "any" else ()
                 exact = sim == 1.0
-                _relax(nxt, e.dst, state.step(1 - sim, pattern, exact, () if exact else (j,)))
+                _relax(nxt, e.dst, state.step(1 - sim, pattern, exact, () if exact else (j,)),
+                       limit)
             if e.kind != "lit" or e.value in _EXACT_ONLY or word in _EXACT_ONLY:
                 continue
             if nxt2 is not None and words[j + 1] not in _EXACT_ONLY:  # "all ready" for "already"
                 sim = word_similarity(e.value, word + words[j + 1])
                 if sim >= options.fuzzy_join_similarity:
-                    _relax(nxt2, e.dst, state.step(1.1 - sim, (e.value,), subs=(j, j + 1)))
-            for e2 in graph.edges[e.dst]:  # "cancel" heard for "can sell"
+                    _relax(nxt2, e.dst, state.step(1.1 - sim, (e.value,), subs=(j, j + 1)), limit)
+            for e2 in graph.steps[e.dst]:  # "cancel" heard for "can sell"
                 if e2.kind == "lit" and e2.value not in _EXACT_ONLY:
                     sim = word_similarity(e.value + e2.value, word)
                     if sim >= options.fuzzy_join_similarity:
-                        _relax(nxt, e2.dst, state.step(1.1 - sim, (e.value, e2.value), subs=(j,)))
+                        _relax(nxt, e2.dst, state.step(1.1 - sim, (e.value, e2.value), subs=(j,)),
+                               limit)
 
 
 def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
@@ -812,20 +864,22 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
     """
     hi = len(words) if hi is None else hi
     han = any(_is_han(w) for w in graph.literals)
-    pending: list[list[_State | None]] = [[None] * graph.size for _ in range(hi - lo + 2)]
+    limit = _Limit(options.fuzzy_max_cost * graph.longest, max(1, graph.longest // 3),
+                   options.fuzzy_max_gaps)
+    pending: list[States] = [{} for _ in range(hi - lo + 2)]
     best: tuple[float, int, _State] | None = None
     for j in range(lo, hi + 1):
         states = pending[j - lo]
-        _relax(states, 0, _State(0.0, j))
-        _settle(graph, states, options, j in starts)
-        done = states[graph.accept]
+        _relax(states, 0, _State(0.0, j), limit)
+        _settle(graph, states, options, j in starts, limit)
+        done = states.get(graph.accept)
         acceptable = done is not None and done.begin < j and _acceptable(done, han, options)
         # cheapest first; among equals the earliest start, then the longest span
         if acceptable and (best is None or (done.cost, done.begin) <= (best[0], best[2].begin)):
             best = (done.cost, j - 1, done)
         if j < hi:
             nxt2 = pending[j - lo + 2] if j + 1 < hi else None
-            _consume(graph, states, words, j, pending[j - lo + 1], nxt2, options)
+            _consume(graph, states, words, j, pending[j - lo + 1], nxt2, options, limit)
     if best is None:
         return None
     cost, last, state = best
@@ -1241,7 +1295,7 @@ class PhraseDetector(Analyzer):
     def _build_index(self, pack: Pack) -> _PackIndex:
         graphs = {
             entry.id: [
-                (p, compile_graph(p.seq), compile_graph(p.near) if p.near else None)
+                (p, p.graph, p.near_graph)
                 for p in entry.compiled
             ]
             for entry in pack.entries
