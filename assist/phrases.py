@@ -42,7 +42,7 @@ from .resources import shipped
 MATCHERS = ("exact", "fuzzy", "semantic")
 SEVERITIES = ("low", "medium", "high")
 ENTRY_SPEAKERS = (AGENT, CUSTOMER, "any")
-PACK_KEYS = {"language", "description", "phrase"}
+PACK_KEYS = {"language", "description", "neutral", "phrase"}
 ENTRY_KEYS = {
     "id", "severity", "speaker", "why", "say_instead", "patterns", "regex", "examples", "not",
     "threshold",
@@ -323,7 +323,7 @@ class Pattern:
 
 _SYNTAX_RE = re.compile(r"\*\*|\*|\^|[()|\[\]]")
 _WITHIN_RE = re.compile(
-    r"\s+within\s+(\d+)\s+(?:words?|chars?|characters?|字)\s+of\s+", re.IGNORECASE)
+    r"(?:^|\s+)within\s+(\d+)\s+(?:words?|chars?|characters?|字)\s+of(?:\s+|$)", re.IGNORECASE)
 
 
 def _lex(source: str) -> list[tuple[str, str]]:
@@ -945,7 +945,7 @@ class Entry:
         examples: paraphrases for the semantic matcher.
         not_: near misses that must never fire (``not`` in the TOML).
         regex: optional Python regexes over the normalised text.
-        threshold: semantic similarity needed, overriding the detector default.
+        threshold: semantic-classifier probability needed, overriding the detector default.
         file: the pack file, for messages.
         line: the line of the entry's ``[[phrase]]`` header.
     """
@@ -977,6 +977,7 @@ class Pack:
     language: str
     entries: list[Entry]
     description: str = ""
+    neutral: tuple[str, ...] = ()  # ordinary lines: negatives for the semantic matcher
 
     @property
     def script(self) -> str:
@@ -1151,12 +1152,19 @@ def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines
         if entry is not None:
             entries.append(entry)
     seen: dict[str, int] = {}
-    for entry in entries:
-        if entry.id in seen:
+    for idx, raw in enumerate(raws):
+        ident = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(ident, str):
+            continue
+        if ident in seen:
             problems.append(PackProblem(
-                file, entry.line, f"duplicate id '{entry.id}' (first at line {seen[entry.id]})"))
-        seen.setdefault(entry.id, entry.line)
-    pack = Pack(path, language, entries, str(data.get("description", "")))
+                file, lines.entry(idx), f"duplicate id '{ident}' (first at line {seen[ident]})"))
+        seen.setdefault(ident, lines.entry(idx))
+    neutral = _str_list(data.get("neutral", []))
+    if neutral is None:
+        problems.append(PackProblem(file, lines.key(None, "neutral"),
+                                    "'neutral' must be a list of strings"))
+    pack = Pack(path, language, entries, str(data.get("description", "")), neutral or ())
     return pack, problems, lines
 
 
@@ -1189,6 +1197,50 @@ def load_packs(phrases_dir: Path | None = None, language: str | None = None) -> 
 
 
 @dataclass
+class SoftmaxClassifier:
+    """Multinomial logistic regression in numpy; a few hundred rows train in well under a second."""
+
+    weights: Any
+    bias: Any
+
+    @classmethod
+    def fit(cls, x, y, classes: int, epochs: int, l2: float) -> SoftmaxClassifier:
+        import numpy as np
+
+        x = np.asarray(x, dtype=np.float32)
+        target = np.eye(classes, dtype=np.float32)[y]
+        # balance classes: a phrase with few examples must not drown in 'none'
+        weight = (len(y) / (classes * np.bincount(y, minlength=classes).clip(min=1)))[y]
+        weight = (weight / weight.mean()).astype(np.float32)[:, None]
+        model = cls(np.zeros((x.shape[1], classes), np.float32), np.zeros(classes, np.float32))
+        with _one_blas_thread():  # tiny matrices: threads only fight over the cores
+            for _ in range(epochs):  # full-batch gradient descent: deterministic
+                grad = (model.predict(x) - target) * weight / len(x)
+                model.weights -= x.T @ grad + l2 * model.weights
+                model.bias -= grad.sum(axis=0)
+        return model
+
+    def predict(self, x):
+        import numpy as np
+
+        z = np.asarray(x, dtype=np.float32) @ self.weights + self.bias
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+
+@dataclass
 class DetectorOptions:
     """Tuning of the three matchers.
 
@@ -1204,8 +1256,13 @@ class DetectorOptions:
         fuzzy_edge_similarity: similarity needed for a sound-alike first or last word.
         fuzzy_join_similarity: similarity needed when one heard word stands for two or
             two for one ("all ready" / "already").
-        semantic_threshold: cosine similarity to an example needed to fire.
+        semantic_threshold: probability the semantic classifier must give a phrase to fire.
+        semantic_floor: cosine similarity to some example of the phrase also needed, so
+            talk unlike anything in the pack never fires.
         semantic_margin: how much closer than the nearest ``not`` line the best example must be.
+        semantic_scale: embedding scale fed to the classifier (its inverse temperature).
+        semantic_epochs: gradient steps when fitting the classifier at load.
+        semantic_l2: weight decay of the classifier.
         semantic_min_words: windows shorter than this are not embedded (too little meaning).
         window_words: sentences longer than this are cut into sliding windows of this size.
         window_stride: step between sliding windows.
@@ -1223,8 +1280,12 @@ class DetectorOptions:
     fuzzy_max_gaps: int = 1
     fuzzy_edge_similarity: float = 0.8
     fuzzy_join_similarity: float = 0.85
-    semantic_threshold: float = 0.72
-    semantic_margin: float = 0.04
+    semantic_threshold: float = 0.7
+    semantic_floor: float = 0.3
+    semantic_margin: float = 0.0
+    semantic_scale: float = 5.0
+    semantic_epochs: int = 200
+    semantic_l2: float = 1e-3
     semantic_min_words: int = 3
     window_words: int = 12
     window_stride: int = 6
@@ -1253,6 +1314,7 @@ class _PackIndex:
     example_owner: list[int] = field(default_factory=list)
     nots: Any = None
     not_owner: list[int] = field(default_factory=list)
+    classifier: SoftmaxClassifier | None = None
     semantic_ok: bool | None = None
 
 
@@ -1323,7 +1385,31 @@ class PhraseDetector(Analyzer):
                 index.not_owner = [i for i, _ in nots]
                 index.examples = self._encode([t for _, t in examples])
                 index.nots = self._encode([t for _, t in nots]) if nots else None
+                index.classifier = self._fit(index)
         return index.semantic_ok
+
+    def _fit(self, index: _PackIndex) -> SoftmaxClassifier:
+        """A linear classifier over the embeddings: each phrase's examples against the rest.
+
+        Nearest-example similarity alone misses most paraphrases with a small model
+        (what makes "stop yelling" like "calm down" is a direction, not a point);
+        the last class, 'none', learns from the ``not`` and ``neutral`` lines.
+        """
+        import numpy as np
+
+        none = len(index.pack.entries)
+        parts = [index.examples]
+        labels = list(index.example_owner)
+        if index.nots is not None:
+            parts.append(index.nots)
+            labels += [none] * len(index.nots)
+        if index.pack.neutral:
+            parts.append(self._encode(list(index.pack.neutral)))
+            labels += [none] * len(index.pack.neutral)
+        opts = self.options
+        return SoftmaxClassifier.fit(np.concatenate(parts) * opts.semantic_scale,
+                                     np.asarray(labels), none + 1, opts.semantic_epochs,
+                                     opts.semantic_l2)
 
     def _readable(self, texts: list[str]) -> bool:
         tokenizer = getattr(self.embedder, "tokenizer", None)
@@ -1377,7 +1463,7 @@ class PhraseDetector(Analyzer):
                 if hit and entry.id not in found:
                     found[entry.id] = hit
         if "semantic" in matchers and self.semantic:
-            for hit in self._semantic(indexes, norm, speaker, set(found)):
+            for hit in self._semantic(indexes, norm, speaker, list(found.values())):
                 found.setdefault(hit.entry.id, hit)
         return sorted(found.values(), key=lambda h: (h.span, h.entry.id))
 
@@ -1453,12 +1539,20 @@ class PhraseDetector(Analyzer):
         return windows[: opts.max_windows]
 
     def _semantic(self, indexes: list[_PackIndex], norm: Normalized, speaker: str,
-                  done: set[str]) -> list[Hit]:
+                  found: list[Hit]) -> list[Hit]:
+        """The fallback for what the patterns missed.
+
+        Windows overlapping a pattern hit are not embedded: that stretch is already
+        explained, and a paraphrase model reading "take that up with the retailer,
+        not us" would happily call it a second, related phrase as well.
+        """
+        done = {h.entry.id for h in found}
         wanted = [ix for ix in indexes
                   if any(e.applies_to(speaker) and e.examples and e.id not in done
                          for e in ix.pack.entries)]
         wanted = [ix for ix in wanted if self._ensure_semantic(ix)]
-        windows = self._windows(norm)
+        windows = [w for w in self._windows(norm)
+                   if not any(_overlaps(norm.span(*w), h.span) for h in found)]
         if not wanted or not windows:
             return []
         texts = [norm.text[slice(*norm.span(a, b))] for a, b in windows]
@@ -1472,7 +1566,9 @@ class PhraseDetector(Analyzer):
                        done: set[str]) -> list[Hit]:
         import numpy as np
 
+        opts = self.options
         entries = index.pack.entries
+        probs = index.classifier.predict(vectors * opts.semantic_scale)  # windows x classes
         sims = vectors @ index.examples.T  # windows x examples
         nsims = vectors @ index.nots.T if index.nots is not None else None
         owner = np.asarray(index.example_owner)
@@ -1481,16 +1577,17 @@ class PhraseDetector(Analyzer):
         for e_idx, entry in enumerate(entries):
             if entry.id in done or not entry.applies_to(speaker) or not entry.examples:
                 continue
-            per_window = sims[:, owner == e_idx].max(axis=1)
+            near = sims[:, owner == e_idx].max(axis=1)
             if nsims is not None and (not_owner == e_idx).any():
                 held = nsims[:, not_owner == e_idx].max(axis=1)
             else:
                 held = np.full(len(windows), -1.0)
-            threshold = entry.threshold or self.options.semantic_threshold
-            ok = (per_window >= threshold) & (per_window - held >= self.options.semantic_margin)
+            prob = probs[:, e_idx]
+            ok = ((prob >= (entry.threshold or opts.semantic_threshold))
+                  & (near >= opts.semantic_floor) & (near - held >= opts.semantic_margin))
             if ok.any():
-                w = int(np.argmax(np.where(ok, per_window, -2.0)))
-                hits.append(Hit(entry, "semantic", norm.span(*windows[w]), float(per_window[w])))
+                w = int(np.argmax(np.where(ok, prob, -1.0)))
+                hits.append(Hit(entry, "semantic", norm.span(*windows[w]), float(prob[w])))
         return hits
 
     # ---- flags and streaming
@@ -1535,6 +1632,10 @@ class PhraseDetector(Analyzer):
                 flag.final = False
                 flags.append(flag)
         return flags
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
