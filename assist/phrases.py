@@ -701,10 +701,31 @@ def graph_spans(graph: PatternGraph, words: Sequence[str],
     threads began at, so big alternations cost one pass instead of backtracking.
     Only the stretch around the pattern's words is scanned: a match contains one.
     """
-    where = [i for i, w in enumerate(words) if graph.prefixes or w in graph.literals]
-    if not where:
-        return []
-    lo, hi = max(0, where[0] - graph.longest), min(len(words), where[-1] + graph.longest + 1)
+    if graph.prefixes:
+        return _spans_between(graph, words, starts, 0, len(words))
+    # every match holds all the mandatory words (or, without any, one of the literals)
+    needles = graph.mandatory & graph.anchors or graph.mandatory or graph.literals
+    where = [i for i, w in enumerate(words) if w in needles]
+    spans: list[tuple[int, int]] = []
+    for lo, hi in _around(where, graph.longest, len(words)):
+        spans.extend(_spans_between(graph, words, starts, lo, hi))
+    return sorted(set(spans))
+
+
+def _around(positions: list[int], reach: int, size: int) -> list[tuple[int, int]]:
+    """Merged stretches [p - reach, p + reach] around positions: where a match can lie."""
+    stretches: list[list[int]] = []
+    for p in positions:
+        lo, hi = max(0, p - reach), min(size, p + reach + 1)
+        if stretches and lo <= stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], hi)
+        else:
+            stretches.append([lo, hi])
+    return [(lo, hi) for lo, hi in stretches]
+
+
+def _spans_between(graph: PatternGraph, words: Sequence[str], starts: frozenset[int],
+                   lo: int, hi: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     active: dict[int, frozenset[int]] = {}
     for j in range(lo, hi + 1):
@@ -920,12 +941,15 @@ def _fuzzy_possible(graph: PatternGraph, present: frozenset[str] | set[str]) -> 
 def fuzzy_find(graph: PatternGraph, words: Sequence[str], options: DetectorOptions,
                starts: frozenset[int] = frozenset({0})) -> FuzzyHit | None:
     """Search only where the pattern could be: around its exactly heard words."""
-    hits = [i for i, w in enumerate(words) if w in graph.literals]
-    if not graph.anchors & {words[i] for i in hits}:
-        return None  # a telling pattern word must be heard as such
-    reach = graph.longest + 1
-    return fuzzy_search(graph, words, options, max(0, hits[0] - reach),
-                        min(len(words), hits[-1] + reach + 1), starts)
+    where = [i for i, w in enumerate(words) if w in graph.anchors]
+    best = None
+    # a telling pattern word heard as such anchors the search; a long utterance is
+    # searched only around those words
+    for lo, hi in _around(where, graph.longest + 1, len(words)):
+        hit = fuzzy_search(graph, words, options, lo, hi, starts)
+        if hit and (best is None or (hit.cost, hit.first) < (best.cost, best.first)):
+            best = hit
+    return best
 
 
 # --------------------------------------------------------------------------- packs

@@ -69,6 +69,7 @@ class Score:
 @dataclass
 class Result:
     config: str
+    per_category: dict[str, list[int]] = field(default_factory=dict)  # right, total
     per_phrase: dict[str, Score] = field(default_factory=dict)
     per_language: dict[str, Score] = field(default_factory=dict)
     overall: Score = field(default_factory=Score)
@@ -109,7 +110,11 @@ def score(detector: PhraseDetector, lines: list[Line], config: str, repeat: int)
                     target.fp += 1
                 else:
                     target.fn += 1
-        if found != ({line.expected} if line.expected else set()):
+        right = found == ({line.expected} if line.expected else set())
+        tally = result.per_category.setdefault(line.category or "-", [0, 0])
+        tally[0] += right
+        tally[1] += 1
+        if not right:
             result.errors.append(
                 f"[{config}] {line.language} {line.category:13} expected={line.expected or '-'} "
                 f"got={','.join(sorted(found)) or '-'} | {line.speaker}: {line.text}")
@@ -136,6 +141,15 @@ def table(results: list[Result], phrases: list[str]) -> str:
         rows.append(f"{'all ' + language:22}" + "".join(
             fmt(r.per_language.get(language, Score())) for r in results))
     rows.append(f"{'ALL':22}" + "".join(fmt(r.overall) for r in results))
+    categories = sorted({c for r in results for c in r.per_category})
+    rows.append("-" * len(head))
+    rows.append("lines handled right, by category (positives: flagged as expected; "
+                "others: not flagged)")
+    for category in categories:
+        rows.append(f"{'  ' + category:22}" + "".join(
+            f" | {r.per_category.get(category, [0, 0])[0]:>3}/{r.per_category.get(category, [0, 0])[1]:<16}"
+            for r in results))
+    rows.append("-" * len(head))
     rows.append(f"{'p50 ms / utterance':22}" + "".join(
         f" | {statistics.median(r.times_ms):<20.2f}" for r in results))
     rows.append(f"{'p95 ms / utterance':22}" + "".join(
@@ -186,6 +200,8 @@ def main() -> None:
                 "overall": r.overall.as_dict(),
                 "per_language": {k: v.as_dict() for k, v in r.per_language.items()},
                 "per_phrase": {k: v.as_dict() for k, v in sorted(r.per_phrase.items())},
+                "per_category": {k: {"right": v[0], "lines": v[1]}
+                                 for k, v in sorted(r.per_category.items())},
                 "p50_ms": round(statistics.median(r.times_ms), 3),
                 "p95_ms": round(percentile(r.times_ms, 0.95), 3),
             }

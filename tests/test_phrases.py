@@ -414,3 +414,20 @@ def test_cli_broken_pack_is_one_clean_line(tmp_path):
 def test_options_are_a_dataclass_with_defaults():
     options = DetectorOptions()
     assert 0 < options.semantic_threshold < 1 and options.fuzzy_min_words >= 3
+
+
+def test_core_imports_stay_light():
+    """No UI and no heavy model libraries just from importing the phrase modules."""
+    import subprocess
+    import sys
+
+    code = ("import sys, assist.phrases, assist.cli_phrases; "
+            "print(sorted(m for m in ('textual', 'torch', 'sentence_transformers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_matcher_is_an_error(lexical):
+    with pytest.raises(AssistError, match="unknown matcher"):
+        lexical.check("calm down", matchers=("exact", "psychic"))
