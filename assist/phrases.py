@@ -10,8 +10,14 @@ entry, so an utterance gets at most one flag per phrase:
 - **fuzzy**: the same patterns aligned word by word with sound-alike and
   spelling-alike words allowed (metaphone for English, pinyin for Chinese), so
   "please come down" still means "please calm down";
-- **semantic**: sentence embeddings of windows of the utterance against the
-  entry's ``examples``, held back when a ``not`` line is as close.
+- **semantic**: each sentence of the utterance (long ones as sliding windows) is
+  embedded in one batch and scored by a small classifier fitted at load on the
+  pack's ``examples`` (against its ``not`` and ``neutral`` lines); a window must
+  also resemble an example more than any ``not`` line.  It only looks where the
+  patterns found nothing.
+
+Pattern and fuzzy matching run a compiled automaton of each pattern over the
+normalised words; only the stretch around the pattern's own words is searched.
 
 Partial text may raise an early flag (``final=False``, exact and fuzzy only).
 The next utterance from the same speaker settles it: a final flag for the same
