@@ -1210,17 +1210,22 @@ def pack_files(phrases_dir: Path | None = None) -> list[Path]:
 
 
 def load_packs(phrases_dir: Path | None = None, language: str | None = None) -> list[Pack]:
-    """Load and validate packs; the first problem is raised as an AssistError 'file:line: msg'."""
+    """Load and validate packs; the first problem is raised as an AssistError 'file:line: msg'.
+
+    With ``language`` only that language's packs ("zh-CN" finds "zh"); none may match.
+    """
     packs = []
     for path in pack_files(phrases_dir):
         pack, problems, _ = _check_pack_file(path)
         if problems:
             raise AssistError(str(problems[0]))
-        if language is None or pack.language == language:
+        if language is None or _primary(pack.language) == _primary(language):
             packs.append(pack)
-    if not packs:
-        raise AssistError(f"no phrase pack for language '{language}' in {pack_files(phrases_dir)[0].parent}")
     return packs
+
+
+def _primary(language: str) -> str:
+    return language.replace("_", "-").split("-")[0].lower()
 
 
 # --------------------------------------------------------------------------- detector
@@ -1365,6 +1370,8 @@ class PhraseDetector(Analyzer):
         self.language = language
         self.semantic = semantic
         self._embedder = embedder
+        # A call in a language without a pack (ASR set to "fr") flags nothing rather
+        # than failing the call; `assist phrases list` shows which languages exist.
         self._use(load_packs(phrases_dir, language))
 
     @classmethod

@@ -236,8 +236,10 @@ def test_language_choice(tmp_path):
     zh_only = PhraseDetector(language="zh", semantic=False)
     assert zh_only.check("It's company policy.") == []
     assert ids(zh_only.check("这是公司规定。")) == {"company-policy"}
-    with pytest.raises(AssistError, match="no phrase pack for language 'fr'"):
-        PhraseDetector(language="fr", semantic=False)
+    assert ids(PhraseDetector(language="zh-CN", semantic=False).check("这是公司规定。")) \
+        == {"company-policy"}
+    french = PhraseDetector(language="fr", semantic=False)  # no pack: flags nothing, no error
+    assert french.packs == [] and french.check("Please calm down.") == []
 
 
 def test_feed_uses_word_timestamps():
@@ -431,3 +433,16 @@ def test_core_imports_stay_light():
 def test_unknown_matcher_is_an_error(lexical):
     with pytest.raises(AssistError, match="unknown matcher"):
         lexical.check("calm down", matchers=("exact", "psychic"))
+
+
+def test_bundled_sample_call_flags_the_agent_phrases_only(lexical):
+    """The sample call's script: three banned agent lines, none from the customer."""
+    from assist.resources import PACKAGE_DIR
+
+    script = PACKAGE_DIR / "data" / "sample_call.json"
+    if not script.exists():
+        pytest.skip("no bundled sample call in this checkout")
+    turns = json.loads(script.read_text(encoding="utf-8"))["turns"]
+    flagged = {(t["speaker"], f.phrase) for t in turns for f in lexical.check(t["text"], t["speaker"])}
+    assert flagged == {("agent", "calm-down"), ("agent", "already-said"),
+                       ("agent", "company-policy")}
