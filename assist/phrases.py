@@ -22,7 +22,9 @@ normalised words; only the stretch around the pattern's own words is searched.
 Partial text may raise an early flag (``final=False``, exact and fuzzy only).
 The next utterance from the same speaker settles it: a final flag for the same
 phrase confirms it; no final flag means it is withdrawn.  Consumers therefore
-drop unconfirmed early flags when that speaker's utterance arrives.
+drop unconfirmed early flags when that speaker's utterance arrives.  An early
+flag's start and end are both the partial's start: word times come with the
+final utterance.
 """
 
 from __future__ import annotations
@@ -1660,10 +1662,10 @@ class PhraseDetector(Analyzer):
         if not partial.text.strip():
             return []
         raised = self._early.setdefault(partial.speaker, set())
-        end = max(partial.start, partial.t)
         flags = []
+        # a partial has no word times yet: both ends are the utterance's start
         for flag in self._flags(partial.text, partial.speaker, None, ("exact", "fuzzy"),
-                                partial.start, end):
+                                partial.start, partial.start):
             if flag.phrase not in raised:
                 raised.add(flag.phrase)
                 flag.final = False

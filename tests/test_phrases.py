@@ -258,6 +258,7 @@ def test_partials_raise_early_flags_once_and_the_utterance_settles_them():
     detector = PhraseDetector(semantic=False)
     first = detector.feed_partial(Partial(speaker="agent", text="please calm down", start=3.0))
     assert ids(first) == {"calm-down"} and not first[0].final
+    assert (first[0].start, first[0].end) == (3.0, 3.0)
     again = detector.feed_partial(Partial(speaker="agent", text="please calm down sir", start=3.0))
     assert again == []  # once per phrase per utterance
     final = detector.feed(Utterance(speaker="agent", start=3.0, end=4.0,
