@@ -9,6 +9,11 @@ each configuration (timed after a warm-up, on this machine's cores).  A line is
 one utterance; a flag for the expected phrase is a true positive, any other flag
 a false positive.  The table goes to stdout, then the same figures as one JSON
 object (also written to --json if given).
+
+On a 2-core machine shared with other work, `--threads 1` (one torch intra-op
+thread) keeps the semantic p95 several times lower than torch's default of one
+thread per core, which then fight other processes for the cores; `--repeat 3`
+keeps each line's fastest run, i.e. the CPU cost without interference.
 """
 
 from __future__ import annotations
