@@ -1,0 +1,159 @@
+"""`assist phrases`: check text against the banned-phrase packs, lint packs, list phrases.
+
+A thin Click front over ``assist.phrases``; library errors become one-line
+``ClickException`` messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import AssistError
+from .events import AGENT, CUSTOMER, Flag
+
+PHRASES_OPTION = click.option(
+    "--phrases", "phrases_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of phrase packs (*.toml). Default: the shipped phrases/.")
+
+
+def _detector(phrases_dir: Path | None, semantic: bool):
+    from .phrases import PhraseDetector
+
+    try:
+        return PhraseDetector(phrases_dir, semantic=semantic)
+    except AssistError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _flag_json(flag: Flag) -> dict[str, Any]:
+    """Exactly the keys of the `assist phrases check --jsonl` contract."""
+    return {
+        "phrase": flag.phrase, "speaker": flag.speaker, "text": flag.text,
+        "start": round(flag.start, 3), "end": round(flag.end, 3), "severity": flag.severity,
+        "suggestion": flag.suggestion, "matcher": flag.matcher,
+    }
+
+
+def _table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
+    def cut(value: str, width: int) -> str:
+        return value if len(value) <= width else value[: width - 1] + "…"
+
+    lines = ["  ".join(cut(h, w).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in rows]
+    return "\n".join(lines)
+
+
+@click.group(name="phrases", help="Banned phrases: check text, lint phrase packs, list phrases.")
+def phrases() -> None:
+    pass
+
+
+@phrases.command(help="Check TEXT (or JSON lines on stdin with --jsonl) for banned phrases.")
+@click.argument("text", required=False)
+@click.option("--speaker", type=click.Choice([AGENT, CUSTOMER]), default=AGENT, show_default=True,
+              help="Who said TEXT; customer speech never flags agent phrases.")
+@click.option("--jsonl", is_flag=True,
+              help='Read {"speaker": .., "text": ..} lines on stdin; print one '
+                   '{"text": .., "flags": [..]} line per input line, in order.')
+@PHRASES_OPTION
+@click.option("--no-semantic", is_flag=True,
+              help="Exact and fuzzy matchers only: no embedding model is loaded.")
+def check(text: str | None, speaker: str, jsonl: bool, phrases_dir: Path | None,
+          no_semantic: bool) -> None:
+    if jsonl and text is not None:
+        raise click.UsageError("give TEXT or --jsonl, not both")
+    if not jsonl and text is None:
+        raise click.UsageError("give TEXT to check, or --jsonl to read JSON lines on stdin")
+    detector = _detector(phrases_dir, not no_semantic)
+    try:
+        if jsonl:
+            _check_jsonl(detector, sys.stdin, speaker)
+        else:
+            _check_text(detector, text, speaker)
+    except AssistError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _check_text(detector, text: str, speaker: str) -> None:
+    flags = detector.check(text, speaker)
+    if not flags:
+        click.echo("no banned phrases")
+        return
+    rows = [[f.phrase, f.severity, f.matcher, f.text, f.suggestion] for f in flags]
+    click.echo(_table(rows, ["phrase", "severity", "matcher", "heard", "say instead"],
+                      [20, 8, 8, 30, 60]))
+
+
+def _check_jsonl(detector, lines: Iterable[str], default_speaker: str) -> None:
+    for number, line in enumerate(lines, start=1):
+        speaker, text = _parse_line(line, number, default_speaker)
+        flags = detector.check(text, speaker) if text.strip() else []
+        out = {"text": text, "flags": [_flag_json(f) for f in flags]}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        sys.stdout.flush()  # a live consumer reads each answer before sending the next line
+
+
+def _parse_line(line: str, number: int, default_speaker: str) -> tuple[str, str]:
+    if not line.strip():
+        return default_speaker, ""  # still one output line per input line
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"stdin line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise click.ClickException(f"stdin line {number}: expected a JSON object")
+    text, speaker = data.get("text"), data.get("speaker", default_speaker)
+    if not isinstance(text, str):
+        raise click.ClickException(f"stdin line {number}: 'text' must be a string")
+    if speaker not in (AGENT, CUSTOMER):
+        raise click.ClickException(
+            f"stdin line {number}: 'speaker' must be '{AGENT}' or '{CUSTOMER}', not {speaker!r}")
+    return speaker, text
+
+
+@phrases.command(help="Validate phrase packs: format, unknown keys, duplicate ids, patterns "
+                      "that match none of their examples, 'not' lines that would be flagged. "
+                      "Prints file:line: message per problem; exits 1 if there is any.")
+@PHRASES_OPTION
+def lint(phrases_dir: Path | None) -> None:
+    from .phrases import lint as lint_packs
+    from .phrases import pack_files
+
+    try:
+        problems = lint_packs(phrases_dir)
+        files = pack_files(phrases_dir)
+    except AssistError as exc:
+        raise click.ClickException(str(exc)) from None
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(files)} pack(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: {len(files)} pack(s)")
+
+
+@phrases.command(name="list", help="List the phrases of every pack: id, severity, speaker, "
+                                   "how many patterns and examples, the first better wording.")
+@PHRASES_OPTION
+def list_phrases(phrases_dir: Path | None) -> None:
+    from .phrases import load_packs
+
+    try:
+        packs = load_packs(phrases_dir)
+    except AssistError as exc:
+        raise click.ClickException(str(exc)) from None
+    rows = [
+        [pack.language, e.id, e.severity, e.speaker, str(len(e.patterns)), str(len(e.examples)),
+         e.say_instead[0]]
+        for pack in packs for e in pack.entries
+    ]
+    click.echo(_table(rows, ["lang", "phrase", "severity", "speaker", "patterns", "examples",
+                             "say instead"], [4, 20, 8, 8, 8, 8, 60]))

@@ -1,0 +1,223 @@
+"""Banned-phrase detection: precision, recall, F1 and latency on the labelled evaluation sets.
+
+    PYTHONPATH=. python bench/phrases.py [--errors] [--json out.json] [--repeat 1]
+
+One run scores three matcher configurations on tests/data/phrases_eval_{en,zh}.tsv:
+exact only, exact + fuzzy, exact + fuzzy + semantic.  Per phrase and overall it
+prints precision, recall and F1, and the p50/p95 milliseconds per utterance of
+each configuration (timed after a warm-up, on this machine's cores).  A line is
+one utterance; a flag for the expected phrase is a true positive, any other flag
+a false positive.  The table goes to stdout, then the same figures as one JSON
+object (also written to --json if given).
+
+On a 2-core machine shared with other work, `--threads 1` (one torch intra-op
+thread) keeps the semantic p95 several times lower than torch's default of one
+thread per core, which then fight other processes for the cores; `--repeat 3`
+keeps each line's fastest run, i.e. the CPU cost without interference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assist.phrases import MATCHERS, PhraseDetector  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+CONFIGS = {"exact": ("exact",), "+fuzzy": ("exact", "fuzzy"), "+semantic": MATCHERS}
+
+
+@dataclass(frozen=True)
+class Line:
+    language: str
+    speaker: str
+    text: str
+    expected: str | None
+    category: str
+
+
+@dataclass
+class Score:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+@dataclass
+class Result:
+    config: str
+    per_category: dict[str, list[int]] = field(default_factory=dict)  # right, total
+    per_phrase: dict[str, Score] = field(default_factory=dict)
+    per_language: dict[str, Score] = field(default_factory=dict)
+    overall: Score = field(default_factory=Score)
+    times_ms: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_lines() -> list[Line]:
+    lines = []
+    for language in ("en", "zh"):
+        path = DATA / f"phrases_eval_{language}.tsv"
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                expected = row["expected"].strip()
+                lines.append(Line(language, row["speaker"], row["text"],
+                                  None if expected == "-" else expected, row.get("category", "")))
+    return lines
+
+
+def score(detector: PhraseDetector, lines: list[Line], config: str, repeat: int) -> Result:
+    result = Result(config)
+    matchers = CONFIGS[config]
+    for line in lines:
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            flags = detector.check(line.text, line.speaker, matchers=matchers)
+            best = min(best, (time.perf_counter() - t0) * 1000)
+        result.times_ms.append(best)
+        found = {f.phrase for f in flags}
+        for phrase in found | ({line.expected} if line.expected else set()):
+            cell = result.per_phrase.setdefault(phrase, Score())
+            lang = result.per_language.setdefault(line.language, Score())
+            for target in (cell, lang, result.overall):
+                if phrase == line.expected and phrase in found:
+                    target.tp += 1
+                elif phrase in found:
+                    target.fp += 1
+                else:
+                    target.fn += 1
+        right = found == ({line.expected} if line.expected else set())
+        tally = result.per_category.setdefault(line.category or "-", [0, 0])
+        tally[0] += right
+        tally[1] += 1
+        if not right:
+            result.errors.append(
+                f"[{config}] {line.language} {line.category:13} expected={line.expected or '-'} "
+                f"got={','.join(sorted(found)) or '-'} | {line.speaker}: {line.text}")
+    return result
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def table(results: list[Result], phrases: list[str]) -> str:
+    head = f"{'phrase':22}" + "".join(f" | {r.config:^20}" for r in results)
+    sub = f"{'':22}" + " | P     R     F1    " * len(results)
+    rows = [head, sub, "-" * len(head)]
+
+    def fmt(s: Score) -> str:
+        return f" | {s.precision:.2f}  {s.recall:.2f}  {s.f1:.2f}  "
+
+    for phrase in phrases:
+        rows.append(f"{phrase:22}" + "".join(fmt(r.per_phrase.get(phrase, Score())) for r in results))
+    rows.append("-" * len(head))
+    for language in ("en", "zh"):
+        rows.append(f"{'all ' + language:22}" + "".join(
+            fmt(r.per_language.get(language, Score())) for r in results))
+    rows.append(f"{'ALL':22}" + "".join(fmt(r.overall) for r in results))
+    categories = sorted({c for r in results for c in r.per_category})
+    rows.append("-" * len(head))
+    rows.append("lines handled right, by category (positives: flagged as expected; "
+                "others: not flagged)")
+    for category in categories:
+        rows.append(f"{'  ' + category:22}" + "".join(
+            f" | {r.per_category.get(category, [0, 0])[0]:>3}/{r.per_category.get(category, [0, 0])[1]:<16}"
+            for r in results))
+    rows.append("-" * len(head))
+    rows.append(f"{'p50 ms / utterance':22}" + "".join(
+        f" | {statistics.median(r.times_ms):<20.2f}" for r in results))
+    rows.append(f"{'p95 ms / utterance':22}" + "".join(
+        f" | {percentile(r.times_ms, 0.95):<20.2f}" for r in results))
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--errors", action="store_true", help="list every wrong line")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--repeat", type=int, default=1, help="time each line N times, keep the best")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of "
+                        + ", ".join(CONFIGS))
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    args = parser.parse_args()
+
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    configs = [c for c in args.configs.split(",") if c]
+    lines = load_lines()
+    t0 = time.perf_counter()
+    detector = PhraseDetector(semantic="+semantic" in configs)
+    detector.check("warm up the embedder and the example vectors", "agent")
+    detector.check("预热", "agent")
+    load_s = time.perf_counter() - t0
+    results = [score(detector, lines, config, args.repeat) for config in configs]
+    phrases = sorted({p for r in results for p in r.per_phrase})
+
+    print(f"{len(lines)} lines ({sum(x.language == 'en' for x in lines)} en, "
+          f"{sum(x.language == 'zh' for x in lines)} zh); cpu_count={os.cpu_count()}, "
+          f"torch threads={torch.get_num_threads()}, load+warm-up {load_s:.1f} s\n")
+    print(table(results, phrases))
+    if args.errors:
+        print()
+        for r in results:
+            print("\n".join(r.errors))
+    report = {
+        "lines": len(lines),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "configs": {
+            r.config: {
+                "matchers": list(CONFIGS[r.config]),
+                "overall": r.overall.as_dict(),
+                "per_language": {k: v.as_dict() for k, v in r.per_language.items()},
+                "per_phrase": {k: v.as_dict() for k, v in sorted(r.per_phrase.items())},
+                "per_category": {k: {"right": v[0], "lines": v[1]}
+                                 for k, v in sorted(r.per_category.items())},
+                "p50_ms": round(statistics.median(r.times_ms), 3),
+                "p95_ms": round(percentile(r.times_ms, 0.95), 3),
+            }
+            for r in results
+        },
+    }
+    print()
+    print(json.dumps(report))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
