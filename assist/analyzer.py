@@ -16,6 +16,9 @@ class Analyzer:
 
     name = "analyzer"
 
+    def warm_up(self) -> None:
+        """Load models and build indexes now, before the call's ``ready`` event."""
+
     def start(self, call_id: str | None = None) -> list[Event]:
         """A call begins."""
         return []

@@ -213,7 +213,12 @@ def load_embedder(spec: ModelSpec | None = None) -> Any:
     with _load_lock:
         if key not in _loaded:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar over the screen
 
             try:
                 _loaded[key] = SentenceTransformer(str(resolved.path), device="cpu")

@@ -1404,6 +1404,12 @@ class PhraseDetector(Analyzer):
         not_words = {e.id: [tuple(normalize(line).words) for line in e.not_] for e in pack.entries}
         return _PackIndex(pack, graphs, not_words)
 
+    def warm_up(self) -> None:
+        """Load the embedding model and embed the packs before the call starts."""
+        if self.semantic:
+            for index in self._index:
+                self._ensure_semantic(index)
+
     @property
     def embedder(self) -> Any:
         if self._embedder is None and self.semantic:

@@ -100,6 +100,8 @@ class Pipeline:
 
     def run(self, source: Any) -> End:
         """Run a whole call from ``source``; returns the ``end`` event."""
+        for analyzer in self.analyzers:
+            analyzer.warm_up()
         self.emit(Ready(model=self.model_name, language=self.language))
         for analyzer in self.analyzers:
             for event in analyzer.start(self.call_id):

@@ -17,7 +17,7 @@ from typing import Any
 from .analyzer import Analyzer
 from .asr import AsrOptions
 from .deadair import DeadAirMonitor
-from .events import Event
+from .events import Event, Flag
 from .models import ModelSpec, load_specs, load_whisper
 from .pipeline import Pipeline, Sink
 
@@ -97,9 +97,13 @@ def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Itera
 
 
 def jsonl_sink(stream=None) -> Sink:
+    """Print events as JSON lines.  Early flags (raised on partial text, ``final`` false)
+    are for the live screen; the stream carries the one final flag per phrase and utterance."""
     out = stream or sys.stdout
 
     def write(event: Event) -> None:
+        if isinstance(event, Flag) and not event.final:
+            return
         out.write(event.to_json() + "\n")
         out.flush()
 

@@ -7,7 +7,7 @@ import pytest
 
 CORE = ["assist.audio", "assist.asr", "assist.events", "assist.pipeline", "assist.models",
         "assist.deadair", "assist.session", "assist.cli", "assist.analyzer", "assist.store",
-        "assist.review", "assist.redact", "assist.cli_store"]
+        "assist.review", "assist.redact", "assist.cli_store", "assist.phrases", "assist.cli_phrases"]
 
 
 @pytest.mark.parametrize("module", CORE)

@@ -27,8 +27,11 @@ REQUIRED = {
 
 
 @pytest.fixture(scope="module")
-def sample_events(whisper_model):
-    return run_file(whisper_model, sample_call())
+def sample_events(whisper_model, embedder):
+    from assist.phrases import PhraseDetector
+
+    analyzers = [DeadAirMonitor(), PhraseDetector(embedder=embedder)]
+    return run_file(whisper_model, sample_call(), analyzers=analyzers)
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +128,17 @@ def test_realtime_replay_reports_true_latency(whisper_model, shared_data):
         # fed at real-time pace: an utterance cannot be out before its audio was fed
         assert u.t >= u.end - 0.15
     assert events[-1].t >= 4.9
+
+
+def test_sample_call_flags_each_banned_phrase_of_the_agent(sample_events, script):
+    finals = [f for f in of_type(sample_events, "flag") if f.final]
+    assert all(f.speaker == "agent" for f in finals)
+    expected = {b["phrase"] for b in script["banned"]}
+    assert {f.phrase for f in finals} == expected
+    for banned in script["banned"]:
+        turn = script["turns"][banned["turn"]]
+        flag = next(f for f in finals if f.phrase == banned["phrase"])
+        assert turn["start"] - 0.5 <= flag.start <= flag.end <= turn["end"] + 0.5
+        assert flag.suggestion and flag.why
+    # one final flag per phrase per utterance
+    assert len(finals) == len({(f.phrase, f.start) for f in finals})
