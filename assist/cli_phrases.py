@@ -157,3 +157,40 @@ def list_phrases(phrases_dir: Path | None) -> None:
     ]
     click.echo(_table(rows, ["lang", "phrase", "severity", "speaker", "patterns", "examples",
                              "say instead"], [4, 20, 8, 8, 8, 8, 60]))
+
+
+@phrases.command(help="Turn coaches' false-alarm verdicts into 'allow' lines of their phrases "
+                      "(the learned part of a phrase's 'not' examples): an utterance containing "
+                      "one no longer raises that phrase.")
+@click.option("--db", metavar="URL|PATH", help="The store (default: $ASSIST_DB, else the user data folder).")
+@click.option("--phrase", "phrase_id", metavar="ID", help="Only this phrase.")
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@PHRASES_OPTION
+def learn(db: str | None, phrase_id: str | None, dry_run: bool, phrases_dir: Path | None) -> None:
+    from .phrases import add_allow_lines
+    from .review import false_alarms
+    from .store import Store
+
+    try:
+        store = Store(db)
+        try:
+            alarms = false_alarms(store, phrase=phrase_id)
+        finally:
+            store.close()
+        by_phrase: dict[str, list[str]] = {}
+        for alarm in alarms:
+            line = alarm.utterance or alarm.text
+            if line:
+                by_phrase.setdefault(alarm.phrase, []).append(line)
+        if not by_phrase:
+            click.echo("no false alarms to learn from")
+            return
+        for pid, lines in sorted(by_phrase.items()):
+            if dry_run:
+                for line in lines:
+                    click.echo(f"{pid}: would allow {line!r}")
+                continue
+            path, added = add_allow_lines(phrases_dir, pid, lines)
+            click.echo(f"{pid}: {added} new 'allow' line(s) in {path}")
+    except AssistError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -53,6 +53,7 @@ ENTRY_SPEAKERS = (AGENT, CUSTOMER, "any")
 PACK_KEYS = {"language", "description", "neutral", "phrase"}
 ENTRY_KEYS = {
     "id", "severity", "speaker", "why", "say_instead", "patterns", "regex", "examples", "not",
+    "allow",
     "threshold",
 }
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -975,7 +976,10 @@ class Entry:
         say_instead: better wordings; the first is the suggestion.
         patterns: pattern sources (see phrases/README.md).
         examples: paraphrases for the semantic matcher.
-        not_: near misses that must never fire (``not`` in the TOML).
+        not_: near misses that must never fire (``not`` in the TOML); lint checks the
+            matchers already get them right.
+        allow: heard lines a coach marked as false alarms (``assist phrases learn``):
+            an utterance that contains one never raises this phrase.
         regex: optional Python regexes over the normalised text.
         threshold: semantic-classifier probability needed, overriding the detector default.
         file: the pack file, for messages.
@@ -996,6 +1000,13 @@ class Entry:
     line: int = 0
     compiled: tuple[Pattern, ...] = field(default=(), repr=False, compare=False)
     regexes: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    allow: tuple[str, ...] = ()
+    allow_words: tuple[tuple[str, ...], ...] = field(default=(), repr=False, compare=False)
+
+    def allowed(self, words: Sequence[str]) -> bool:
+        """True when the utterance contains a line a coach ruled a false alarm."""
+        heard = tuple(words)
+        return any(_contains(heard, line) for line in self.allow_words)
 
     def applies_to(self, speaker: str) -> bool:
         return self.speaker == "any" or self.speaker == speaker
@@ -1102,7 +1113,7 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
             "missing 'id'" if ident is None else f"bad id {ident!r}: use lower-case words joined by '-'")
     label = ident if isinstance(ident, str) else f"entry {idx + 1}"
     texts: dict[str, tuple[str, ...]] = {}
-    for key in ("say_instead", "patterns", "regex", "examples", "not"):
+    for key in ("say_instead", "patterns", "regex", "examples", "not", "allow"):
         value = _str_list(raw.get(key, []))
         if value is None:
             bad(key, f"'{key}' of '{label}' must be a string or a list of strings")
@@ -1146,6 +1157,8 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
         speaker=speaker, patterns=texts["patterns"], examples=texts["examples"], not_=texts["not"],
         regex=texts["regex"], threshold=float(threshold) if threshold is not None else None,
         file=file, line=at, compiled=tuple(compiled), regexes=tuple(regexes),
+        allow=texts["allow"],
+        allow_words=tuple(w for w in (tuple(normalize(a).words) for a in texts["allow"]) if w),
     )
     return entry, []
 
@@ -1224,6 +1237,67 @@ def load_packs(phrases_dir: Path | None = None, language: str | None = None) -> 
         if language is None or _primary(pack.language) == _primary(language):
             packs.append(pack)
     return packs
+
+
+def add_allow_lines(phrases_dir: Path | None, phrase_id: str, lines: Iterable[str]) -> tuple[Path, int]:
+    """Append false alarms to a phrase's ``allow`` list in its pack file, keeping the file's
+    layout and comments; returns the file and how many new lines went in.
+
+    The edited pack is validated before it is written, so a bad line never
+    leaves a broken pack behind.
+    """
+    for path in pack_files(phrases_dir):
+        pack, _, _ = _check_pack_file(path)
+        entry = next((e for e in pack.entries if e.id == phrase_id), None)
+        if entry is None:
+            continue
+        known = {" ".join(line) for line in entry.allow_words}
+        new = []
+        for line in lines:
+            key = " ".join(normalize(line).words)
+            if key and key not in known:
+                known.add(key)
+                new.append(line.strip())
+        if not new:
+            return path, 0
+        original = path.read_text(encoding="utf-8")
+        edited = _insert_list_lines(original, phrase_id, "allow", new, path)
+        path.write_text(edited, encoding="utf-8")
+        _, problems, _ = _check_pack_file(path)
+        if problems:
+            path.write_text(original, encoding="utf-8")
+            raise AssistError(f"not learned, the pack would break: {problems[0]}")
+        return path, len(new)
+    raise AssistError(f"no phrase '{phrase_id}' in the packs of {phrases_dir or shipped('phrases')}")
+
+
+def _insert_list_lines(text: str, phrase_id: str, key: str, new: list[str], path: Path) -> str:
+    """Add quoted lines to the ``key = [...]`` list of one ``[[phrase]]`` entry, as text."""
+    import json
+
+    rows = text.split("\n")
+    start = next((i for i, row in enumerate(rows) if re.fullmatch(
+        rf'\s*id\s*=\s*["\']{re.escape(phrase_id)}["\']\s*(#.*)?', row)), None)
+    if start is None:
+        raise AssistError(f"{path}: cannot find the entry '{phrase_id}' to edit")
+    end = next((i for i in range(start + 1, len(rows)) if rows[i].strip().startswith("[[")),
+               len(rows))
+    quoted = [f"  {json.dumps(line, ensure_ascii=False)}," for line in new]
+    for i in range(start, end):
+        if re.match(rf"\s*{key}\s*=\s*\[", rows[i]):
+            if rows[i].rstrip().endswith("]"):  # a one-line list: open it up
+                head, items = rows[i].split("[", 1)
+                items = items.rstrip().rstrip("]").strip().rstrip(",")
+                body = [f"  {items}," for _ in [0] if items]
+                rows[i:i + 1] = [head + "[", *body, *quoted, "]"]
+            else:
+                rows[i + 1:i + 1] = quoted
+            return "\n".join(rows)
+    insert_at = end
+    while insert_at > start + 1 and not rows[insert_at - 1].strip():
+        insert_at -= 1
+    rows[insert_at:insert_at] = [f"{key} = [", *quoted, "]"]
+    return "\n".join(rows)
 
 
 def _primary(language: str) -> str:
@@ -1510,7 +1584,9 @@ class PhraseDetector(Analyzer):
         if "semantic" in matchers and self.semantic:
             for hit in self._semantic(indexes, norm, speaker, list(found.values())):
                 found.setdefault(hit.entry.id, hit)
-        return sorted(found.values(), key=lambda h: (h.span, h.entry.id))
+        words = norm.words
+        kept = [h for h in found.values() if not h.entry.allowed(words)]
+        return sorted(kept, key=lambda h: (h.span, h.entry.id))
 
     def _exact(self, entry: Entry, norm: Normalized) -> Hit | None:
         words, starts, present = norm.words, norm.starts, frozenset(norm.words)

@@ -447,3 +447,46 @@ def test_bundled_sample_call_flags_the_agent_phrases_only(lexical):
     flagged = {(t["speaker"], f.phrase) for t in turns for f in lexical.check(t["text"], t["speaker"])}
     assert flagged == {("agent", "calm-down"), ("agent", "already-said"),
                        ("agent", "company-policy")}
+
+
+def test_learn_turns_false_alarms_into_not_lines(tmp_path):
+    """A coach's false-alarm verdict becomes a `not` line; the detector then stays quiet."""
+    import shutil
+
+    from assist.cli_phrases import phrases as phrases_group
+    from assist.events import End, Flag, Utterance
+    from assist.phrases import PhraseDetector
+    from assist.resources import shipped
+    from assist.review import record_verdict
+    from assist.store import Store, StoreSink
+
+    packs = tmp_path / "phrases"
+    shutil.copytree(shipped("phrases"), packs)
+    heard = "you have got the wrong department number on your form"
+    detector = PhraseDetector(packs, semantic=False)
+    flags = detector.check(heard)
+    assert [f.phrase for f in flags] == ["wrong-department"]
+
+    db = str(tmp_path / "store.db")
+    store = Store(db)
+    sink = StoreSink(store, agent="ana")
+    sink.start_call("c1")
+    sink(Utterance(speaker="agent", start=1.0, end=3.0, text=heard))
+    sink(Flag(phrase="wrong-department", speaker="agent", text=flags[0].text, start=1.0, end=2.0))
+    sink(End(call="c1"))
+    sink.close()
+    record_verdict(store, "c1", 1, "false-alarm", note="wording, not the customer")
+    store.close()
+
+    runner = CliRunner()
+    dry = runner.invoke(phrases_group, ["learn", "--db", db, "--phrases", str(packs), "--dry-run"])
+    assert dry.exit_code == 0 and "would allow" in dry.output
+    result = runner.invoke(phrases_group, ["learn", "--db", db, "--phrases", str(packs)])
+    assert result.exit_code == 0, result.output
+    assert "1 new 'allow' line(s)" in result.output
+    assert PhraseDetector(packs, semantic=False).check(heard) == []
+    assert PhraseDetector(packs, semantic=False).check("you've got the wrong department, sorry")
+    again = runner.invoke(phrases_group, ["learn", "--db", db, "--phrases", str(packs)])
+    assert "0 new" in again.output  # idempotent
+    lint = runner.invoke(phrases_group, ["lint", "--phrases", str(packs)])
+    assert lint.exit_code == 0, lint.output
