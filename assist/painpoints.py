@@ -50,7 +50,7 @@ _FILLER = {
     "see", "got", "understood", "correct", "exactly", "true", "well", "and", "a", "the", "have",
     "nice", "day", "wonderful", "awesome", "cheers", "there", "hold", "on", "one", "moment", "sec",
     "second", "just", "was", "be", "that", "this", "do", "go", "ahead", "me", "for", "helping",
-    "your", "help", "appreciate", "welcome", "good", "bad", "not", "too", "yes,", "am", "still",
+    "your", "help", "appreciate", "welcome", "bad", "not", "too", "yes,", "am", "still",
     "here", "speaking", "can", "hear", "now", "wait", "let", "check", "minute",
 }
 _PROBLEM_CUES = re.compile(
