@@ -1,0 +1,148 @@
+"""Pain-point clustering quality and speed: which method finds the intents without k.
+
+    python bench/painpoints.py [--data ../shared/data] [--json out.json] [--speed]
+
+On banking77 test (all 77 intents, and a 20-intent slice) and DSTC11-NATCS
+development (22 intents): ACC (Hungarian), NMI, ARI, clusters found vs true,
+noise share and clustering time per 1,000 utterances, for agglomerative
+(average linkage, cosine distance threshold), HDBSCAN and community detection,
+next to KMeans told the true k.  --speed also times 10,000 utterances and the
+online assignment.  Embeddings: all-MiniLM-L6-v2 (problem statements).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assist.painpoints import (  # noqa: E402
+    PainPointOptions,
+    PainPointTracker,
+    cluster_embeddings,
+    embed,
+    problem_statement,
+)
+
+METHODS = {
+    "agglomerative-0.45": PainPointOptions(method="agglomerative", distance_threshold=0.45),
+    "agglomerative-0.50": PainPointOptions(method="agglomerative", distance_threshold=0.50),
+    "hdbscan-5": PainPointOptions(method="hdbscan", min_cluster_size=5),
+    "community-0.70": PainPointOptions(method="community", distance_threshold=0.30),
+}
+
+
+def accuracy(truth: list[str], found: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    t_ids = {v: i for i, v in enumerate(sorted(set(truth)))}
+    f_ids = {v: i for i, v in enumerate(sorted(set(found.tolist())))}
+    matrix = np.zeros((len(f_ids), len(t_ids)))
+    for f, t in zip(found.tolist(), truth, strict=True):
+        matrix[f_ids[f], t_ids[t]] += 1
+    rows, cols = linear_sum_assignment(-matrix)
+    return float(matrix[rows, cols].sum() / len(truth))
+
+
+def score(truth: list[str], found: np.ndarray, seconds: float) -> dict:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    return {"acc": round(100 * accuracy(truth, found), 1),
+            "nmi": round(100 * normalized_mutual_info_score(truth, found), 1),
+            "ari": round(100 * adjusted_rand_score(truth, found), 1),
+            "clusters": int(len(set(found.tolist()) - {-1})), "true": len(set(truth)),
+            "noise": round(float(np.mean(found == -1)), 3),
+            "s_per_1000": round(seconds * 1000 / len(truth), 3)}
+
+
+def datasets(data: Path) -> dict[str, tuple[list[str], list[str]]]:
+    rows = list(csv.DictReader(open(data / "banking77" / "test.csv", encoding="utf-8")))
+    out = {"banking77-test": ([r["text"] for r in rows], [r["category"] for r in rows])}
+    intents = sorted({r["category"] for r in rows})
+    random.Random(0).shuffle(intents)
+    keep = set(intents[:20])
+    sub = [r for r in rows if r["category"] in keep]
+    out["banking77-20"] = ([r["text"] for r in sub], [r["category"] for r in sub])
+    path = data / "dstc11-natcs" / "development" / "test-utterances.jsonl"
+    turns = [json.loads(line) for line in open(path, encoding="utf-8")]
+    out["dstc11-dev"] = ([t["utterance"] for t in turns], [t["intent"] for t in turns])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--speed", action="store_true")
+    args = parser.parse_args()
+    from sklearn.cluster import KMeans
+
+    from assist.models import load_embedder
+
+    embedder = load_embedder()
+    report: dict = {"cpu_count": os.cpu_count(), "model": "all-MiniLM-L6-v2", "results": {}}
+    vectors_all = []
+    print(f"{'dataset':<16} {'method':<20} {'ACC':>5} {'NMI':>5} {'ARI':>5} {'k':>4} {'true':>4} "
+          f"{'noise':>5} {'s/1k':>6}")
+    for name, (texts, truth) in datasets(args.data).items():
+        started = time.perf_counter()
+        vectors = embed(embedder, [problem_statement(t) for t in texts])
+        report.setdefault("embed_s_per_1000", {})[name] = round(
+            (time.perf_counter() - started) * 1000 / len(texts), 2)
+        if name != "banking77-20":
+            vectors_all.append(vectors)
+        runs = {}
+        started = time.perf_counter()
+        kmeans = KMeans(len(set(truth)), n_init=3, random_state=0).fit_predict(vectors)
+        runs["kmeans-true-k"] = score(truth, kmeans, time.perf_counter() - started)
+        for method, options in METHODS.items():
+            started = time.perf_counter()
+            found = cluster_embeddings(vectors, options)
+            runs[method] = score(truth, found, time.perf_counter() - started)
+        for method, r in runs.items():
+            print(f"{name:<16} {method:<20} {r['acc']:>5} {r['nmi']:>5} {r['ari']:>5} "
+                  f"{r['clusters']:>4} {r['true']:>4} {r['noise']:>5} {r['s_per_1000']:>6}",
+                  flush=True)
+        report["results"][name] = runs
+    if args.speed:
+        report["speed"] = speed(embedder, np.concatenate(vectors_all))
+        print(json.dumps(report["speed"]))
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+
+
+def speed(embedder, vectors: np.ndarray) -> dict:
+    rng = np.random.default_rng(0)
+    pick = vectors[rng.integers(0, len(vectors), 10_000)]
+    pick = pick + rng.normal(0, 0.01, pick.shape).astype(np.float32)
+    pick /= np.linalg.norm(pick, axis=1, keepdims=True)
+    started = time.perf_counter()
+    cluster_embeddings(pick, PainPointOptions())
+    cluster_10k = time.perf_counter() - started
+    tracker = PainPointTracker(embedder=embedder, options=PainPointOptions(
+        recluster_every=10**9, background=False))
+    texts = ["my card has not arrived yet", "I was charged twice for one purchase",
+             "the app will not let me log in", "my transfer is still pending"] * 10
+    for text in texts:
+        tracker.observe(text)
+    tracker.recluster()
+    started = time.perf_counter()
+    for text in texts:
+        tracker.observe(text + " again")
+    online_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    return {"cluster_10000_s": round(cluster_10k, 1), "online_ms_per_utterance": round(online_ms, 1)}
+
+
+if __name__ == "__main__":
+    main()
