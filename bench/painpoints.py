@@ -66,7 +66,8 @@ def score(truth: list[str], found: np.ndarray, seconds: float) -> dict:
 
 
 def datasets(data: Path) -> dict[str, tuple[list[str], list[str]]]:
-    rows = list(csv.DictReader(open(data / "banking77" / "test.csv", encoding="utf-8")))
+    with open(data / "banking77" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
     out = {"banking77-test": ([r["text"] for r in rows], [r["category"] for r in rows])}
     intents = sorted({r["category"] for r in rows})
     random.Random(0).shuffle(intents)
@@ -74,7 +75,7 @@ def datasets(data: Path) -> dict[str, tuple[list[str], list[str]]]:
     sub = [r for r in rows if r["category"] in keep]
     out["banking77-20"] = ([r["text"] for r in sub], [r["category"] for r in sub])
     path = data / "dstc11-natcs" / "development" / "test-utterances.jsonl"
-    turns = [json.loads(line) for line in open(path, encoding="utf-8")]
+    turns = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     out["dstc11-dev"] = ([t["utterance"] for t in turns], [t["intent"] for t in turns])
     return out
 
