@@ -131,6 +131,8 @@ class PainPointOptions:
         distance_threshold: agglomerative: cosine distance at which the tree is cut
             (average linkage); community: 1 - similarity threshold.
         min_cluster_size: clusters smaller than this are noise (candidates).
+        reassign_noise: after clustering, noise joins the nearest cluster when its
+            centroid similarity reaches ``assign_threshold`` (as online assignment).
         assign_threshold: cosine similarity to a pain point's centroid at which a new
             problem joins it online; below it the problem waits as a candidate.
         recluster_every: re-cluster everything after this many new problems.
@@ -150,7 +152,8 @@ class PainPointOptions:
     method: str = "agglomerative"
     distance_threshold: float = 0.45
     min_cluster_size: int = 3
-    assign_threshold: float = 0.6
+    reassign_noise: bool = True
+    assign_threshold: float = 0.5
     recluster_every: int = 50
     background: bool = True
     max_items: int = 20000
@@ -197,7 +200,23 @@ def cluster_embeddings(vectors: np.ndarray, options: PainPointOptions | None = N
     else:
         raise AssistError(f"unknown clustering method '{options.method}': use one of "
                           + ", ".join(METHODS))
-    return _relabel(raw, options.min_cluster_size)
+    labels = _relabel(raw, options.min_cluster_size)
+    return _reassign_noise(vectors, labels, options.assign_threshold) if options.reassign_noise \
+        else labels
+
+
+def _reassign_noise(vectors: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Noise joins the cluster whose centroid it is closest to, as online assignment would."""
+    noise = labels == -1
+    if not noise.any() or noise.all():
+        return labels
+    ids = np.unique(labels[~noise])
+    centroids = np.stack([vectors[labels == k].mean(axis=0) for k in ids])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    sims = vectors[noise] @ centroids.T
+    out = labels.copy()
+    out[noise] = np.where(sims.max(axis=1) >= threshold, ids[sims.argmax(axis=1)], -1)
+    return out
 
 
 def _communities(vectors: np.ndarray, threshold: float, min_size: int) -> np.ndarray:
@@ -229,7 +248,8 @@ _LABEL_STOP = {
     "hi", "hello", "hey", "thanks", "thank", "please", "need", "want", "like", "just", "know",
     "yes", "yeah", "im", "ive", "id", "dont", "didnt", "does", "did", "help", "wondering", "hoping",
     "able", "tell", "way", "get", "got", "going", "really", "ok", "okay", "um", "uh", "wanna",
-    "gonna", "today", "possible", "could", "would", "can", "also", "still", "ago", "sure",
+    "gonna", "today", "possible", "could", "would", "can", "also", "still", "ago", "sure", "let",
+    "wanted", "trying", "try", "lot", "thing", "things",
 }
 
 

@@ -193,10 +193,11 @@ def test_feed_takes_customer_problems_only(embedder):
 # ---------------------------------------------------------------- store and CLI
 
 
-@pytest.fixture
-def filled_db(tmp_path, embedder):
+@pytest.fixture(scope="module")
+def filled_db(tmp_path_factory, embedder):
     from assist.store import Store
 
+    tmp_path = tmp_path_factory.mktemp("painpoints")
     url = str(tmp_path / "pp.db")
     store = Store(url, spool_dir=tmp_path / "spool")
     tracker = _tracker(embedder, store=store)
