@@ -345,8 +345,10 @@ def painpoint_article_draft(store, pid: str, questions: int = 8) -> tuple[str, l
 
 
 def _knowledge_base(kb_dir: Path | None):
+    import importlib
+
     try:
-        from . import kb as kb_module
+        kb_module = importlib.import_module("assist.kb")
     except ModuleNotFoundError as exc:
         if exc.name != "assist.kb":
             raise

@@ -668,3 +668,19 @@ def _match(items: list[_Item], raw: np.ndarray, old: dict[str, _Point],
                 continue
         mapping[c] = new_id()
     return mapping
+
+
+_shared: dict[str, PainPointTracker] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_tracker(store: Any = None, embedder: Any = None,
+                   options: PainPointOptions | None = None) -> PainPointTracker:
+    """One tracker per process and store, so consecutive calls share the pain points
+    without reloading them from the store at every call."""
+    key = str(store.url) if store is not None else ""
+    with _shared_lock:
+        tracker = _shared.get(key)
+        if tracker is None:
+            tracker = _shared[key] = PainPointTracker(store, embedder, options)
+        return tracker

@@ -266,3 +266,65 @@ def test_sparkline():
 
 def test_helpers_work_without_numpy_surprises():
     assert np.isclose(rise([], T0, PainPointOptions())[1], 1.0)
+
+
+def test_kb_gaps_without_the_kb_module(monkeypatch, filled_db):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "assist.kb", None)
+    from assist.cli_painpoints import kb_gaps
+
+    result = CliRunner().invoke(kb_gaps, ["--db", filled_db[0]])
+    assert result.exit_code != 0 and "assist.kb" in str(result.exception)
+
+
+def test_kb_gaps_lists_poorly_answered_pain_points(monkeypatch, filled_db):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass
+    class SearchResult:
+        article: str
+        title: str
+        score: float
+        snippet: str = ""
+
+    class KnowledgeBase:
+        threshold = 0.5
+
+        def __init__(self, kb_dir=None):
+            pass
+
+        def search(self, text, top=3):  # only double charges have an article
+            score = 0.9 if "charge" in text or "twice" in text else 0.2
+            return [SearchResult("double-charge", "Double charges", score)]
+
+    fake = types.ModuleType("assist.kb")
+    fake.KnowledgeBase = KnowledgeBase
+    monkeypatch.setitem(sys.modules, "assist.kb", fake)
+    from assist.cli_painpoints import kb_gaps
+
+    url, _store, card, _ = filled_db
+    result = CliRunner().invoke(kb_gaps, ["--db", url])
+    assert result.exit_code == 0, result.output
+    assert card in result.output and "< 0.50" in result.output
+    assert "double-charge (0.20)" in result.output
+    assert result.output.count("problems,") == 1  # the charge pain point is answered
+
+
+@pytest.mark.parametrize("module", ["assist.painpoints", "assist.cli_painpoints"])
+def test_no_textual_or_torch_on_import(module):
+    import subprocess
+    import sys
+
+    code = (f"import sys, {module}; print(sorted(m for m in ('textual', 'torch', "
+            "'sentence_transformers', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_shared_tracker_is_one_per_store(embedder):
+    from assist.painpoints import shared_tracker
+
+    assert shared_tracker(embedder=embedder) is shared_tracker()
