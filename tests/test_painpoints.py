@@ -328,3 +328,32 @@ def test_shared_tracker_is_one_per_store(embedder):
     from assist.painpoints import shared_tracker
 
     assert shared_tracker(embedder=embedder) is shared_tracker()
+
+
+def test_calls_with_the_same_complaint_raise_one_painpoint_event(tmp_path, embedder):
+    """Six short calls, each with chatter and the same complaint, through the analyzer
+    hooks and a StoreSink, as the live pipeline runs them."""
+    from assist.store import Store, StoreSink
+
+    clock = [T0]
+    store = Store(str(tmp_path / "e2e.db"), spool_dir=tmp_path / "spool")
+    options = PainPointOptions(recluster_every=3, background=False, min_count=4)
+    tracker = PainPointTracker(store, embedder, options, clock=lambda: clock[0])
+    raised = []
+    for n in range(6):
+        sink = StoreSink(store, agent="amy")
+        tracker.start(sink.start_call(f"call{n}"))
+        for text in ["hello", "yes it's Jo Bloggs", CARD[n % 5], "okay thank you"]:
+            utterance = Utterance(speaker=CUSTOMER, text=text)
+            sink(utterance)
+            for event in tracker.feed(utterance):
+                sink(event)
+                raised.append(event)
+        tracker.finish(0.0)
+        sink.close()
+        clock[0] += timedelta(minutes=5)
+    assert len(raised) == 1 and raised[0].count == 4 and "card" in raised[0].label
+    listed = CliRunner().invoke(painpoints, ["list", "--db", str(tmp_path / "e2e.db"), "--json"])
+    rows = json.loads(listed.output)
+    assert rows[0]["id"] == raised[0].cluster and rows[0]["count"] == 6 and rows[0]["calls"] == 6
+    store.close()
