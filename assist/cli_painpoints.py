@@ -21,12 +21,48 @@ from .errors import AssistError
 RULE_HELP = """
 \b
 Early warning (live calls): for each pain point, RECENT is its count in the
-last --window; BASELINE is its average count per window over the --baseline
-period before that (at least 1; too little history counts as 1). A
-'painpoint' event is raised when RECENT >= --min-count and RECENT >=
---factor x BASELINE, once per rise: not again until the rise has subsided
-and the cool-down has passed.
+last --window (default 1 h); BASELINE is its average count per window over
+the --baseline period before that (default 7 days; at least 1, and 1 while
+the history is shorter than a window). A 'painpoint' event is raised when
+RECENT >= --min-count (default 5) and RECENT >= --factor (default 3) x
+BASELINE, once per rise: not again until the rise has subsided and
+--cooldown (default 1 h) has passed. 'assist painpoints rising' applies the
+rule to the store now.
 """
+
+
+def _hours(value: float) -> float:
+    return value * 3600.0
+
+
+def alert_options(func):
+    """The early-warning thresholds, for 'painpoints rising' and the commands that run calls."""
+    options = [
+        click.option("--window", "pp_window", type=float, default=1.0, show_default=True,
+                     metavar="HOURS", help="Early warning: the recent window."),
+        click.option("--baseline", "pp_baseline", type=float, default=7 * 24.0,
+                     show_default=True, metavar="HOURS",
+                     help="Early warning: history before the window that sets the usual rate."),
+        click.option("--factor", "pp_factor", type=float, default=3.0, show_default=True,
+                     help="Early warning: how many times the usual rate counts as a rise."),
+        click.option("--min-count", "pp_min_count", type=int, default=5, show_default=True,
+                     help="Early warning: the fewest problems in the window that can warn."),
+        click.option("--cooldown", "pp_cooldown", type=float, default=1.0, show_default=True,
+                     metavar="HOURS", help="Early warning: quiet time after a warning."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def options_from(pp_window: float = 1.0, pp_baseline: float = 168.0, pp_factor: float = 3.0,
+                 pp_min_count: int = 5, pp_cooldown: float = 1.0, **_ignored):
+    """PainPointOptions from the alert_options flags."""
+    from .painpoints import PainPointOptions
+
+    return PainPointOptions(window=_hours(pp_window), baseline=_hours(pp_baseline),
+                            rise_factor=pp_factor, min_count=pp_min_count,
+                            cooldown=_hours(pp_cooldown))
 
 db_option = click.option("--db", metavar="URL|PATH",
                          help="The store (SQLite path or postgresql://...). Default: $ASSIST_DB, "
@@ -307,6 +343,36 @@ def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -
                      f"{_when(r.last_seen)}</p>{svg_chart(r.daily)}<ul>{items}</ul></section>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+@painpoints.command("rising", help="Apply the early-warning rule to the store now: each pain "
+                   "point's recent count, its usual count per window, and whether it would "
+                   "warn.\n" + RULE_HELP)
+@db_option
+@alert_options
+def rising(db: str | None, **flags) -> None:
+    from sqlalchemy import func, select
+
+    from .painpoints import rise
+    from .store import painpoint_items
+
+    options = options_from(**flags)
+    now = datetime.utcnow()
+    items = painpoint_items.c
+    with _open(db) as store:
+        rows = load_rows(store)
+        with store.engine.connect() as conn:
+            start = conn.execute(select(func.min(items.seen))).scalar()
+            times: dict[str, list[datetime]] = {}
+            for pid, seen in conn.execute(select(items.painpoint_id, items.seen)
+                                          .where(items.painpoint_id.is_not(None))):
+                times.setdefault(pid, []).append(seen)
+    click.echo(f"{'id':<8} {'label':<36} {'recent':>6} {'usual':>6}  warns")
+    for row in rows:
+        recent, usual = rise(sorted(times.get(row.id, [])), now, options, start)
+        warns = recent >= options.min_count and recent >= options.rise_factor * usual
+        click.echo(f"{row.id:<8} {row.label[:36]:<36} {recent:>6} {usual:>6.1f}  "
+                   f"{'YES' if warns else 'no'}")
 
 
 # ---------------------------------------------------------------- KB editors

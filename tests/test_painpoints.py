@@ -229,6 +229,9 @@ def test_list_show_report(filled_db, tmp_path):
     out = tmp_path / "r.html"
     html = runner.invoke(painpoints, ["report", "--db", url, "--format", "html", "-o", str(out)])
     assert html.exit_code == 0 and out.read_text().count("<svg") == 2
+    rising = runner.invoke(painpoints, ["rising", "--db", url, "--window", "48", "--min-count", "3"])
+    assert rising.exit_code == 0, rising.output
+    assert any(card in line and line.endswith("YES") for line in rising.output.splitlines())
 
 
 def test_article_draft(filled_db):
