@@ -137,7 +137,8 @@ class PainPointOptions:
             problem joins it online; below it the problem waits as a candidate.
         recluster_every: re-cluster everything after this many new problems.
         background: re-cluster in a background thread (False: inline, as tests want).
-        max_items: re-cluster at most this many of the latest problems.
+        max_items: re-cluster (and keep in memory) at most this many of the latest
+            problems: agglomerative clustering needs n² memory (10,000 take ~20 s, 0.4 GB).
         window: the early-warning window (seconds): the recent count is taken over it.
         baseline: the history (seconds, before the window) whose average rate per
             window is the pain point's baseline.
@@ -156,7 +157,7 @@ class PainPointOptions:
     assign_threshold: float = 0.5
     recluster_every: int = 50
     background: bool = True
-    max_items: int = 20000
+    max_items: int = 5000
     window: float = 3600.0
     baseline: float = 7 * 24 * 3600.0
     rise_factor: float = 3.0
@@ -401,10 +402,6 @@ class PainPointTracker(Analyzer):
             return []
         return self.observe(utterance.text, call_id=self.call_id)
 
-    def finish(self, audio_time: float) -> list[Event]:
-        self.wait()
-        return []
-
     # ------------------------------------------------------------ the library
 
     @property
@@ -593,6 +590,7 @@ class PainPointTracker(Analyzer):
             return
         from sqlalchemy import func, select, update
 
+        from .redact import redact
         from .store import painpoint_items, painpoints
 
         by_point: dict[str | None, list[int]] = {}
@@ -615,7 +613,7 @@ class PainPointTracker(Analyzer):
                                             func.min(items.seen), func.max(items.seen))
                                      .where(items.painpoint_id == pid)).one()
                 conn.execute(update(painpoints).where(painpoints.c.id == pid).values(
-                    label=point.label, count=stats[0], calls=stats[1], first_seen=stats[2],
+                    label=redact(point.label, self.store.redaction).text, count=stats[0], calls=stats[1], first_seen=stats[2],
                     last_seen=stats[3]))
 
 

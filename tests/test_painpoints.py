@@ -27,6 +27,18 @@ INTENTS = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "pending_tran
 T0 = datetime(2026, 1, 5, 9, 0)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tracker embeds one sentence at a time: on shared cores one thread is many times
+    faster than two (see bench/painpoints.py)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def banking_slice(shared_data):
     """6 intents x 15 questions from banking77 test."""
