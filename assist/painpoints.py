@@ -283,7 +283,8 @@ def ctfidf_labels(texts: Sequence[str], labels: Sequence[int | str], terms: int 
             if scores[row, j] <= 0 or len(picked) >= terms:
                 break
             term = vocab[j]
-            if any(term in p or p in term for p in picked):
+            words = {w for p in picked for w in p.split()}
+            if any(p in term for p in picked) or set(term.split()) <= words:
                 continue
             picked.append(term)
         out[k] = ", ".join(picked)
