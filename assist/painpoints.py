@@ -4,8 +4,10 @@ Customer utterances that carry a problem (greetings, "yes", "thank you" and
 verification chatter are dropped) are cut down to their problem statement,
 embedded, and clustered without being told how many clusters there are:
 agglomerative clustering (average linkage, cosine distance) cut at a distance
-threshold, clusters below a minimum size left as noise.  That method won the
-measurement in ``bench/painpoints.py`` against HDBSCAN and community detection.
+threshold, clusters below a minimum size dissolved, their members joining the
+nearest centroid when close enough (else noise).  That method won the
+measurement in ``bench/painpoints.py`` against HDBSCAN and community detection
+(DSTC11 development: ACC 74.8 / NMI 85.8; banking77 test: ACC 54.1 / NMI 80.5).
 Each pain point is labelled with its top class-based TF-IDF terms (BERTopic's
 c-TF-IDF).
 

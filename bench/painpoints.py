@@ -8,6 +8,41 @@ noise share and clustering time per 1,000 utterances, for agglomerative
 (average linkage, cosine distance threshold), HDBSCAN and community detection,
 next to KMeans told the true k.  --speed also times 10,000 utterances and the
 online assignment.  Embeddings: all-MiniLM-L6-v2 (problem statements).
+
+Last run (2 shared cores, load average ~5; s/1k = clustering seconds per 1,000
+utterances, embedding not included):
+
+    dataset          method                 ACC   NMI   ARI    k true noise   s/1k
+    banking77-test   kmeans-true-k         62.4  79.1  50.2   77   77   0.0  6.524
+    banking77-test   agglo-0.45+reassign   54.1  80.5  48.0  146   77 0.008   0.52
+    banking77-test   agglo-0.45            53.2  79.2  44.8  146   77 0.044  0.436
+    banking77-test   agglo-0.50            48.6  77.6  38.7  101   77 0.026  0.411
+    banking77-test   hdbscan-5             38.1  58.9   2.7  113   77 0.469  5.907
+    banking77-test   hdbscan-5+reassign    58.3  79.3  48.7  113   77 0.019  4.183
+    banking77-test   community-0.70        40.6  69.9  15.7  217   77 0.158  0.095
+    banking77-20     kmeans-true-k         86.1  89.1  80.1   20   20   0.0  2.007
+    banking77-20     agglo-0.45+reassign   71.6  85.3  68.5   37   20  0.01  0.124
+    banking77-20     agglo-0.45            69.6  82.8  64.2   37   20 0.065  0.161
+    banking77-20     agglo-0.50            72.9  85.4  69.3   27   20  0.04  0.096
+    banking77-20     hdbscan-5             56.1  67.7  20.7   28   20  0.34  0.724
+    banking77-20     hdbscan-5+reassign    74.4  85.0  69.6   28   20 0.025  0.776
+    banking77-20     community-0.70        55.5  72.6  35.7   52   20 0.182  0.051
+    dstc11-dev       kmeans-true-k         63.0  82.7  57.1   22   22   0.0  0.883
+    dstc11-dev       agglo-0.45+reassign   74.8  85.8  69.5   33   22 0.014  0.192
+    dstc11-dev       agglo-0.45            74.3  84.7  68.1   33   22 0.036  0.136
+    dstc11-dev       agglo-0.50            71.0  83.0  72.8   20   22 0.033   0.12
+    dstc11-dev       hdbscan-5             51.7  68.5  18.2   37   22 0.297  0.854
+    dstc11-dev       hdbscan-5+reassign    61.6  82.9  46.2   37   22 0.013  0.823
+    dstc11-dev       community-0.70        66.0  75.6  52.6   42   22 0.127  0.025
+    {"cluster_10000_s": 36.7, "online_ms_per_utterance_1_threads": 38.4, "online_ms_per_utterance_2_threads": 225.3}
+
+Chosen: agglomerative, average linkage, cosine distance 0.45, clusters under 3
+are noise, then noise joins the nearest centroid at similarity >= 0.5.  It is the
+best or near-best on every set, deterministic, scale-free (the same threshold
+works for 90 or 10,000 utterances, unlike a Ward threshold) and fast; on DSTC11
+it beats KMeans told the true k.  HDBSCAN+reassign has a higher banking77 ACC
+but is 8x slower and far worse on DSTC11.  banking77 ACC stays below KMeans
+with k (54 vs 62): MiniLM's embeddings split BANKING77's fine intents.
 """
 
 from __future__ import annotations
