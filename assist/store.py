@@ -41,6 +41,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -170,6 +171,17 @@ painpoint_mentions = Table(  # v2
     Column("seen", DateTime),
     UniqueConstraint("call_id", "seq", name="uq_painpoint_mentions_call_seq"),
 )
+painpoint_items = Table(  # v3: what the pain-point tracker clusters
+    "painpoint_items", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("painpoint_id", String(100)),  # NULL: a candidate not (yet) in a pain point
+    Column("call_id", String(64)),
+    Column("text", Text, nullable=False),  # the problem statement, redacted
+    Column("embedding", LargeBinary),  # float32 sentence embedding, normalised
+    Column("seen", DateTime, nullable=False),
+    Index("ix_painpoint_items_seen", "seen"),
+    Index("ix_painpoint_items_painpoint", "painpoint_id"),
+)
 reviews = Table(
     "reviews", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -250,6 +262,18 @@ def _v2(conn: Connection) -> None:
     md.create_all(conn, tables=[md.tables["painpoints"], md.tables["painpoint_mentions"]])
 
 
+def _v3(conn: Connection) -> None:
+    """Pain-point items: the customer problem statements the tracker clusters."""
+    md = MetaData()
+    Table("painpoint_items", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("painpoint_id", String(100)), Column("call_id", String(64)),
+          Column("text", Text, nullable=False), Column("embedding", LargeBinary),
+          Column("seen", DateTime, nullable=False),
+          Index("ix_painpoint_items_seen", "seen"),
+          Index("ix_painpoint_items_painpoint", "painpoint_id"))
+    md.create_all(conn)
+
+
 def _add_column(conn: Connection, table: str, column: Column) -> None:
     quote = conn.dialect.identifier_preparer.quote
     kind = column.type.compile(dialect=conn.dialect)
@@ -266,6 +290,7 @@ class Migration:
 MIGRATIONS: list[Migration] = [
     Migration(1, "calls, agents, utterances, flags, suggestions, reviews", _v1),
     Migration(2, "suggestion feedback, teams, call duration/host, pain points, indexes", _v2),
+    Migration(3, "pain-point items (tracker state)", _v3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

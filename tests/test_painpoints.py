@@ -1,0 +1,374 @@
+"""Pain points: filtering, extraction, clustering, labels, the tracker, the alert rule, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assist.cli_painpoints import painpoint_article_draft, painpoints, sparkline
+from assist.events import CUSTOMER, PainPoint, Utterance
+from assist.painpoints import (
+    PainPointOptions,
+    PainPointTracker,
+    cluster_texts,
+    ctfidf_labels,
+    is_problem,
+    problem_statement,
+    rise,
+)
+
+INTENTS = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "pending_transfer",
+           "wrong_amount_of_cash_received", "age_limit"]
+T0 = datetime(2026, 1, 5, 9, 0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tracker embeds one sentence at a time: on shared cores one thread is many times
+    faster than two (see bench/painpoints.py)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def banking_slice(shared_data):
+    """6 intents x 15 questions from banking77 test."""
+    with open(shared_data / "banking77" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    picked = []
+    for intent in INTENTS:
+        picked += [r for r in rows if r["category"] == intent][:15]
+    return [r["text"] for r in picked], [r["category"] for r in picked]
+
+
+# ---------------------------------------------------------------- filtering and extraction
+
+
+@pytest.mark.parametrize("text", [
+    "yes", "Yeah.", "no", "Thank you so much!", "Hi there", "hello, good morning", "okay great",
+    "My name is John Smith", "my date of birth is March 3rd, 1980", "It's 12/04/1980",
+    "the last four are 4 4 2 1", "uh huh", "",
+])
+def test_chatter_carries_no_problem(text):
+    assert not is_problem(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My card still hasn't arrived", "Why was I charged twice?", "I can't log in to the app",
+    "I need a quote for my newest car", "the cash machine gave me the wrong amount",
+])
+def test_problems_are_kept(text):
+    assert is_problem(text)
+
+
+def test_problem_statement_drops_greeting_and_name():
+    text = ("Hello, my name is Alisa Keller and I've been a customer for many years. "
+            "I need help in getting a quote for my car insurance.")
+    assert problem_statement(text) == "I need help in getting a quote for my car insurance."
+
+
+def test_problem_statement_of_a_long_turn_keeps_the_problem_clause():
+    text = ("Hi, good morning. So I was at the shops yesterday with my sister and we had a lovely "
+            "lunch and then we went to look at some shoes in the big department store downtown. "
+            "When I tried to pay, my card was declined even though I have money in the account.")
+    statement = problem_statement(text, max_words=20)
+    assert "declined" in statement and "lunch" not in statement
+
+
+# ---------------------------------------------------------------- clustering and labels
+
+
+def test_clustering_finds_the_intents_without_k(embedder, banking_slice):
+    from sklearn.metrics import adjusted_rand_score
+
+    texts, truth = banking_slice
+    result = cluster_texts(texts, embedder)
+    found = {c for c in result.clusters if c != "-1"}
+    assert 4 <= len(found) <= 10
+    assert adjusted_rand_score(truth, result.clusters) > 0.6
+    assert all(result.labels[c] for c in found)
+
+
+def test_ctfidf_labels_name_the_topic():
+    texts = ["my card is lost", "I lost my card", "card lost yesterday",
+             "exchange rate is bad", "what exchange rate do you use", "exchange rate wrong"]
+    labels = ctfidf_labels(texts, [0, 0, 0, 1, 1, 1])
+    assert "lost" in labels[0] and "exchange" in labels[1]
+
+
+# ---------------------------------------------------------------- the tracker
+
+CARD = ["my new card has not arrived yet", "I am still waiting for my card to arrive",
+        "when will my card be delivered", "my card hasn't come in the post",
+        "the card you sent never arrived"]
+CHARGE = ["I was charged twice for the same purchase", "there is a double charge on my account",
+          "you took the payment two times", "why was my card charged twice",
+          "a duplicate transaction shows on my statement"]
+
+
+def _tracker(embedder, store=None, **kw) -> PainPointTracker:
+    options = PainPointOptions(background=False, recluster_every=10**6, **kw)
+    return PainPointTracker(store=store, embedder=embedder, options=options)
+
+
+def test_online_assignment_and_candidates(embedder):
+    tracker = _tracker(embedder)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    assert tracker.points == {}  # before the first clustering, all are candidates
+    tracker.recluster()
+    assert len(tracker.points) == 2
+    card, charge = tracker.assign(CARD[0]), tracker.assign(CHARGE[0])
+    assert card and charge and card != charge
+    assert tracker.assign("my parcel with the card is late, it has not arrived") == card
+    assert tracker.assign("what is the weather like on mars") is None
+
+
+def test_ids_stay_stable_across_reclustering(embedder):
+    tracker = _tracker(embedder)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    tracker.recluster()
+    before = {tracker.assign(CARD[0]), tracker.assign(CHARGE[0])}
+    login = ["I can't log in to the app", "the app will not let me sign in",
+             "login fails on my phone", "I am locked out of the mobile app"]
+    for i, text in enumerate(login + CARD[:2]):
+        tracker.observe(text, when=T0 + timedelta(hours=1, minutes=i))
+    tracker.recluster()
+    assert {tracker.assign(CARD[0]), tracker.assign(CHARGE[0])} == before
+    assert len(tracker.points) == 3 and tracker.assign(login[0]) not in before
+
+
+def test_background_reclustering_runs_every_n(embedder):
+    options = PainPointOptions(recluster_every=10, background=True)
+    tracker = PainPointTracker(embedder=embedder, options=options)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    tracker.wait()
+    assert len(tracker.points) == 2
+
+
+def test_rise_rule_with_fake_times():
+    options = PainPointOptions(window=3600, baseline=24 * 3600, rise_factor=3, min_count=5)
+    # two a day for a day before (0.083/h → floor 1): five in the last hour rise
+    history = [T0 - timedelta(hours=h) for h in (3, 15)]
+    recent = [T0 + timedelta(minutes=m) for m in range(0, 50, 10)]
+    times = sorted(history + recent)
+    now = T0 + timedelta(minutes=50)
+    count, baseline = rise(times, now, options, history_start=T0 - timedelta(days=2))
+    assert count == 5 and baseline == 1.0
+    # a steady 6 per hour all day is its own baseline: no rise
+    steady = [T0 - timedelta(minutes=10 * i) for i in range(6 * 25)]
+    count, baseline = rise(sorted(steady), T0, options, history_start=T0 - timedelta(days=2))
+    assert count >= 5 and count < options.rise_factor * baseline
+
+
+def test_tracker_warns_once_per_rise_with_cooldown(embedder):
+    tracker = _tracker(embedder, min_count=4, rise_factor=3, cooldown=2 * 3600)
+    for i, text in enumerate(CARD + CHARGE):  # a day earlier: the history
+        tracker.observe(text, when=T0 - timedelta(days=1, minutes=-i))
+    tracker.recluster()
+    events = []
+    for i in range(8):  # the card problem comes back 8 times in 40 minutes
+        events += tracker.observe(CARD[i % 5] + " please help", when=T0 + timedelta(minutes=5 * i))
+    assert len(events) == 1 and isinstance(events[0], PainPoint)
+    assert events[0].cluster == tracker.assign(CARD[0]) and events[0].count == 4
+    assert "card" in events[0].label
+    # the rise subsides, comes back within the cool-down: quiet; after it: a new warning
+    later = T0 + timedelta(hours=3)
+    quiet = tracker.observe(CARD[0], when=later)
+    assert quiet == []
+    again = []
+    for i in range(6):
+        again += tracker.observe(CARD[i % 5], when=later + timedelta(minutes=i))
+    assert len(again) == 1
+
+
+def test_feed_takes_customer_problems_only(embedder):
+    tracker = _tracker(embedder)
+    tracker.start("call-1")
+    assert tracker.feed(Utterance(speaker="agent", text="my card has not arrived")) == []
+    tracker.feed(Utterance(speaker=CUSTOMER, text="thank you"))
+    tracker.feed(Utterance(speaker=CUSTOMER, text="my card has not arrived"))
+    assert [i.call_id for i in tracker._items] == ["call-1"]
+
+
+# ---------------------------------------------------------------- store and CLI
+
+
+@pytest.fixture(scope="module")
+def filled_db(tmp_path_factory, embedder):
+    from assist.store import Store
+
+    tmp_path = tmp_path_factory.mktemp("painpoints")
+    url = str(tmp_path / "pp.db")
+    store = Store(url, spool_dir=tmp_path / "spool")
+    tracker = _tracker(embedder, store=store)
+    now = datetime.utcnow()
+    for i, text in enumerate(CARD * 2 + CHARGE):
+        tracker.observe(text, when=now - timedelta(hours=30 - i), call_id=f"c{i % 4}")
+    tracker.recluster()
+    card = tracker.assign(CARD[0])
+    yield url, store, card, tracker
+    store.close()
+
+
+def test_state_survives_in_the_store(filled_db, embedder):
+    url, store, card, tracker = filled_db
+    again = _tracker(embedder, store=store)
+    assert again.points == tracker.points and again.assign(CARD[1]) == card
+
+
+def test_list_show_report(filled_db, tmp_path):
+    url, store, card, _ = filled_db
+    runner = CliRunner()
+    listed = runner.invoke(painpoints, ["list", "--db", url])
+    assert listed.exit_code == 0, listed.output
+    assert card in listed.output and "card" in listed.output
+    shown = runner.invoke(painpoints, ["show", card, "--db", url])
+    assert shown.exit_code == 0 and "10 problems" in shown.output and CARD[0] in shown.output
+    md = runner.invoke(painpoints, ["report", "--db", url, "--format", "md"])
+    assert md.exit_code == 0 and "## " in md.output and any(s in md.output for s in "▁▂▃█")
+    out = tmp_path / "r.html"
+    html = runner.invoke(painpoints, ["report", "--db", url, "--format", "html", "-o", str(out)])
+    assert html.exit_code == 0 and out.read_text().count("<svg") == 2
+    rising = runner.invoke(painpoints, ["rising", "--db", url, "--window", "48", "--min-count", "3"])
+    assert rising.exit_code == 0, rising.output
+    assert any(card in line and line.endswith("YES") for line in rising.output.splitlines())
+
+
+def test_article_draft(filled_db):
+    url, store, card, _ = filled_db
+    title, questions = painpoint_article_draft(store, card)
+    assert "card" in title.lower() and set(questions) <= set(CARD) and len(questions) == 5
+
+
+def test_cluster_jsonl_contract(embedder, monkeypatch):
+    import assist.models
+
+    monkeypatch.setattr(assist.models, "load_embedder", lambda *a, **k: embedder)
+    lines = [{"id": i, "text": t} for i, t in enumerate(CARD + ["thank you"] + CHARGE)]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\n"
+    result = CliRunner().invoke(painpoints, ["cluster", "--jsonl"], input=stdin)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["id"] for o in out] == [x["id"] for x in lines]
+    assert out[5] == {"id": 5, "cluster": "-1", "label": ""}
+    assert len({o["cluster"] for o in out[:5]}) == 1 and out[0]["cluster"] != out[6]["cluster"]
+    assert out[0]["label"]
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    for name in painpoints.commands:
+        result = runner.invoke(painpoints, [name, "--help"])
+        assert result.exit_code == 0 and len(result.output) > 100
+    assert "BASELINE" in runner.invoke(painpoints, ["--help"]).output
+
+
+def test_sparkline():
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█" and sparkline([0, 0]) == "▁▁"
+
+
+def test_helpers_work_without_numpy_surprises():
+    assert np.isclose(rise([], T0, PainPointOptions())[1], 1.0)
+
+
+def test_kb_gaps_without_the_kb_module(monkeypatch, filled_db):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "assist.kb", None)
+    from assist.cli_painpoints import kb_gaps
+
+    result = CliRunner().invoke(kb_gaps, ["--db", filled_db[0]])
+    assert result.exit_code != 0 and "assist.kb" in str(result.exception)
+
+
+def test_kb_gaps_lists_poorly_answered_pain_points(monkeypatch, filled_db):
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass
+    class SearchResult:
+        article: str
+        title: str
+        score: float
+        snippet: str = ""
+
+    class KnowledgeBase:
+        threshold = 0.5
+
+        def __init__(self, kb_dir=None):
+            pass
+
+        def search(self, text, top=3):  # only double charges have an article
+            score = 0.9 if "charge" in text or "twice" in text else 0.2
+            return [SearchResult("double-charge", "Double charges", score)]
+
+    fake = types.ModuleType("assist.kb")
+    fake.KnowledgeBase = KnowledgeBase
+    monkeypatch.setitem(sys.modules, "assist.kb", fake)
+    from assist.cli_painpoints import kb_gaps
+
+    url, _store, card, _ = filled_db
+    result = CliRunner().invoke(kb_gaps, ["--db", url])
+    assert result.exit_code == 0, result.output
+    assert card in result.output and "< 0.50" in result.output
+    assert "double-charge (0.20)" in result.output
+    assert result.output.count("problems,") == 1  # the charge pain point is answered
+
+
+@pytest.mark.parametrize("module", ["assist.painpoints", "assist.cli_painpoints"])
+def test_no_textual_or_torch_on_import(module):
+    import subprocess
+    import sys
+
+    code = (f"import sys, {module}; print(sorted(m for m in ('textual', 'torch', "
+            "'sentence_transformers', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_shared_tracker_is_one_per_store(embedder):
+    from assist.painpoints import shared_tracker
+
+    assert shared_tracker(embedder=embedder) is shared_tracker()
+
+
+def test_calls_with_the_same_complaint_raise_one_painpoint_event(tmp_path, embedder):
+    """Six short calls, each with chatter and the same complaint, through the analyzer
+    hooks and a StoreSink, as the live pipeline runs them."""
+    from assist.store import Store, StoreSink
+
+    clock = [T0]
+    store = Store(str(tmp_path / "e2e.db"), spool_dir=tmp_path / "spool")
+    options = PainPointOptions(recluster_every=3, background=False, min_count=4)
+    tracker = PainPointTracker(store, embedder, options, clock=lambda: clock[0])
+    raised = []
+    for n in range(6):
+        sink = StoreSink(store, agent="amy")
+        tracker.start(sink.start_call(f"call{n}"))
+        for text in ["hello", "yes it's Jo Bloggs", CARD[n % 5], "okay thank you"]:
+            utterance = Utterance(speaker=CUSTOMER, text=text)
+            sink(utterance)
+            for event in tracker.feed(utterance):
+                sink(event)
+                raised.append(event)
+        tracker.finish(0.0)
+        sink.close()
+        clock[0] += timedelta(minutes=5)
+    assert len(raised) == 1 and raised[0].count == 4 and "card" in raised[0].label
+    listed = CliRunner().invoke(painpoints, ["list", "--db", str(tmp_path / "e2e.db"), "--json"])
+    rows = json.loads(listed.output)
+    assert rows[0]["id"] == raised[0].cluster and rows[0]["count"] == 6 and rows[0]["calls"] == 6
+    store.close()
