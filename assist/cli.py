@@ -196,7 +196,8 @@ def _register_optional_groups() -> None:
     from .cli_store import register
 
     register(main)  # calls, flags, verdict, export, db
-    for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb")):
+    for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb"),
+                         ("assist.cli_painpoints", "painpoints")):
         try:
             group = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as exc:
@@ -204,6 +205,10 @@ def _register_optional_groups() -> None:
                 raise
             continue
         main.add_command(group)
+    if "kb" in main.commands:
+        from .cli_painpoints import kb_gaps
+
+        main.commands["kb"].add_command(kb_gaps)  # assist kb gaps: pain points without an article
 
 
 _register_optional_groups()

@@ -18,7 +18,7 @@ from .analyzer import Analyzer
 from .asr import AsrOptions
 from .deadair import DeadAirMonitor
 from .events import Event, Flag
-from .models import ModelSpec, load_specs, load_whisper
+from .models import ModelSpec, load_embedder, load_specs, load_whisper
 from .pipeline import Pipeline, Sink
 
 
@@ -62,38 +62,55 @@ class CallSettings:
         return cls(specs["asr"], specs["embeddings"], options, deadair_seconds, **extra)
 
 
-def default_analyzers(settings: CallSettings) -> list[Analyzer]:
-    """Dead air always; the phrase detector and KB advisor when their modules exist."""
+def default_analyzers(settings: CallSettings, store: Any = None) -> list[Analyzer]:
+    """Dead air always; the phrase detector, KB advisor and pain-point tracker when
+    their modules exist (the tracker keeps its state in ``store`` when there is one)."""
     analyzers: list[Analyzer] = [DeadAirMonitor(settings.deadair_seconds)]
     for factory in _optional_factories():
-        analyzers.append(factory(settings))
+        analyzers.append(factory(settings, store))
     return analyzers
 
 
-def _optional_factories() -> Iterable[Callable[[CallSettings], Analyzer]]:
+def _optional_factories() -> Iterable[Callable[[CallSettings, Any], Analyzer]]:
     try:
         from .phrases import PhraseDetector
     except ModuleNotFoundError:
         pass
     else:
-        yield lambda s: PhraseDetector(s.phrases_dir, language=s.asr_options.language)
+        yield lambda s, store: PhraseDetector(s.phrases_dir, language=s.asr_options.language)
     try:
         from .kb import KbAdvisor
     except ModuleNotFoundError:
         pass
     else:
-        yield lambda s: KbAdvisor(kb_dir=s.kb_dir)
+        yield lambda s, store: KbAdvisor(kb_dir=s.kb_dir)
+    try:
+        from .painpoints import shared_tracker
+    except ModuleNotFoundError:
+        pass
+    else:
+        # one tracker per process and store: consecutive calls share the pain points
+        yield lambda s, store: shared_tracker(store, load_embedder(s.embeddings))
 
 
 def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Iterable[Sink],
-                   analyzers: Iterable[Analyzer] | None = None) -> Pipeline:
+                   analyzers: Iterable[Analyzer] | None = None, store: Any = None) -> Pipeline:
     """Load the model (once per process) and wire a pipeline for one call."""
     model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
+    _one_torch_thread()
     return Pipeline(
         model, speakers, settings.asr_options,
-        analyzers=default_analyzers(settings) if analyzers is None else analyzers,
+        analyzers=default_analyzers(settings, store) if analyzers is None else analyzers,
         sinks=sinks, model_name=settings.asr.name,
     )
+
+
+def _one_torch_thread() -> None:
+    """Live embeddings are one short sentence at a time, between decodes: a second torch
+    thread buys nothing there and, on a busy 2-core machine, made them 5-15x slower."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def jsonl_sink(stream=None) -> Sink:
@@ -135,7 +152,7 @@ def attach_store(pipeline: Pipeline, store, settings: CallSettings, source: Any)
 def run_jsonl(source: Any, settings: CallSettings, stream=None) -> None:
     """Run a call and print the event stream as JSON lines."""
     store = open_store(settings)
-    pipeline = build_pipeline(settings, source.speakers, [jsonl_sink(stream)])
+    pipeline = build_pipeline(settings, source.speakers, [jsonl_sink(stream)], store=store)
     sink = attach_store(pipeline, store, settings, source)
     try:
         pipeline.run(source)
@@ -153,7 +170,7 @@ def run_ui(source: Any, settings: CallSettings) -> None:
     stored: list[Any] = []
 
     def pipeline_factory(call_settings: CallSettings, speakers: list[str], sinks: list) -> Pipeline:
-        pipeline = build_pipeline(call_settings, speakers, sinks)
+        pipeline = build_pipeline(call_settings, speakers, sinks, store=store)
         sink = attach_store(pipeline, store, call_settings, source)
         if sink is not None:
             stored.append(sink)

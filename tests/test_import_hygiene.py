@@ -7,7 +7,8 @@ import pytest
 
 CORE = ["assist.audio", "assist.asr", "assist.events", "assist.pipeline", "assist.models",
         "assist.deadair", "assist.session", "assist.cli", "assist.analyzer", "assist.store",
-        "assist.review", "assist.redact", "assist.cli_store", "assist.phrases", "assist.cli_phrases"]
+        "assist.review", "assist.redact", "assist.cli_store", "assist.phrases", "assist.cli_phrases",
+        "assist.painpoints", "assist.cli_painpoints"]
 
 
 @pytest.mark.parametrize("module", CORE)
