@@ -34,7 +34,7 @@ from test_store import SCRIPT, _call
 from assist.errors import AssistError
 from assist.events import End, Flag, Utterance
 from assist.review import call_flags, get_call, list_calls, transcript, week_report
-from assist.store import Store, StoreSink, calls, flags, utterances
+from assist.store import MIGRATIONS, Store, StoreSink, calls, flags, utterances
 
 # not about the database back end: run once, in test_store.py
 del test_sigkill_mid_call_loses_no_finished_utterance  # noqa: F405, F821
@@ -227,7 +227,7 @@ def test_twenty_concurrent_writer_processes(db_url, tmp_path):
         assert _count(coach, calls) == 20
         with coach.engine.connect() as conn:
             versions = conn.exec_driver_sql("SELECT version FROM schema_version").scalars().all()
-        assert sorted(versions) == [1, 2]  # migrated exactly once
+        assert sorted(versions) == [m.version for m in MIGRATIONS]  # migrated exactly once
 
 
 # ---------------------------------------------------------------- the server goes away
