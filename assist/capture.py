@@ -128,6 +128,7 @@ class DriftCorrector:
         self.max_ppm = max_ppm
         self._first: float | None = None
         self._c0: int | None = None
+        self.gained = 0.0
         self.use_adc = False
         self.max_correction = max_correction
         self.settle = settle_seconds
@@ -160,6 +161,7 @@ class DriftCorrector:
         # fit the samples gained on the nominal rate: small numbers keep float64 exact
         x = t - self._t0
         y = (n_at_t - self._c0) - self.nominal * x
+        self.gained = y / self.nominal  # seconds the device ran ahead of the clock
         self._span = x
         self._n += 1
         self._st += x
