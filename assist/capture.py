@@ -133,7 +133,7 @@ class DriftCorrector:
         self.max_correction = max_correction
         self.settle = settle_seconds
         self._n = 0
-        self._st = self._sc = self._stt = self._stc = 0.0
+        self._st = self._sc = self._stt = self._stc = self._scc = 0.0
         self._t0: float | None = None
         self._span = 0.0  # seconds covered by the fit
         self.received = 0  # device samples
@@ -168,6 +168,7 @@ class DriftCorrector:
         self._sc += y
         self._stt += x * x
         self._stc += x * y
+        self._scc += y * y
 
     def measured_rate(self) -> float | None:
         if self._n < 3:
@@ -182,13 +183,32 @@ class DriftCorrector:
         rate = self.measured_rate()
         return 0.0 if rate is None else (rate / self.nominal - 1.0) * 1e6
 
+    def ppm_error(self) -> float:
+        """Standard error of ``ppm()`` (the fit's scatter: capture-time jitter)."""
+        if self._n < 4:
+            return float("inf")
+        sxx = self._stt - self._st * self._st / self._n
+        sxy = self._stc - self._st * self._sc / self._n
+        syy = self._scc - self._sc * self._sc / self._n
+        if sxx <= 0:
+            return float("inf")
+        scatter = max(syy - sxy * sxy / sxx, 0.0) / (self._n - 2)
+        return (scatter / sxx) ** 0.5 / self.nominal * 1e6
+
+    def correction_ppm(self) -> float:
+        """The rate error acted on: none until it stands clear of the fit's noise."""
+        if self._n < 3 or self._span < self.settle:
+            return 0.0
+        ppm, error = self.ppm(), self.ppm_error()
+        # the samples of a stream are not independent (jitter is correlated), so demand a margin
+        if abs(ppm) < 10 * error:
+            return 0.0
+        return max(-self.max_ppm, min(self.max_ppm, ppm))
+
     def owed(self) -> int:
         """Samples to insert (+) or drop (-) so far, for the rate measured now."""
-        if self._n < 3 or self._span < self.settle:
-            return 0
-        ppm = max(-self.max_ppm, min(self.max_ppm, self.ppm()))
-        want = -self.produced * ppm * 1e-6
-        return int(round(want)) - self.applied
+        ppm = self.correction_ppm()
+        return int(round(-self.produced * ppm * 1e-6)) - self.applied
 
     def correct(self, block: np.ndarray) -> np.ndarray:
         self.produced += len(block)
@@ -314,7 +334,7 @@ class SideStatus:
     Attributes:
         speaker: agent or customer.
         device: what the user asked for.
-        state: ``open``, ``gone`` (silence is fed) or ``starting``.
+        state: ``starting``, ``open``, ``gone`` (silence is fed) or ``closed`` (stopped).
         drift_ppm: the device clock against the monotonic clock.
         corrected_ms: samples inserted (+) or dropped (-) so far, in ms.
         level: peak of the last block (0-1).
@@ -393,7 +413,7 @@ class _Side:
         self.status.state = "open"
         self.status.error = ""
 
-    def close(self, reason: str) -> None:
+    def close(self, reason: str, state: str = "gone") -> None:
         stream, self.stream = self.stream, None
         if stream is not None:
             try:
@@ -403,7 +423,7 @@ class _Side:
                 pass
         while not self.blocks.empty():
             self.blocks.get_nowait()
-        self.status.state = "gone"
+        self.status.state = state
         self.status.error = reason
 
     def health(self, now: float, pulse_names: list[str] | None) -> str | None:
@@ -528,7 +548,7 @@ class DualSource:
             except AssistError as exc:
                 # at the start a missing device is the user's mistake, not an unplug
                 for other in self.sides.values():
-                    other.close("stopped")
+                    other.close("stopped", state="closed")
                 raise exc
         chunk = int(self.chunk_seconds * SAMPLE_RATE)
         start = time.monotonic()
@@ -559,7 +579,7 @@ class DualSource:
         finally:
             for side in self.sides.values():
                 if side.stream is not None:
-                    side.close("stopped")
+                    side.close("stopped", state="closed")
 
     __iter__ = frames_iter
 

@@ -39,7 +39,7 @@ def config_show() -> None:
     in_file = read_file(path)
     settings = load(path)
     click.echo(f"# {path}{'' if path.exists() else ' (not created yet)'}")
-    for key in Config.keys():
+    for key in Config.names():
         value = getattr(settings, key)
         if key in ENVIRONMENT and os.environ.get(ENVIRONMENT[key]):
             origin = f"${ENVIRONMENT[key]}"
@@ -74,7 +74,7 @@ def config_edit() -> None:
     path = config_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("# assist settings; keys: " + ", ".join(Config.keys()) + "\n", encoding="utf-8")
+        path.write_text("# assist settings; keys: " + ", ".join(Config.names()) + "\n", encoding="utf-8")
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         subprocess.run([*shlex.split(editor), str(path)], check=True)
@@ -134,6 +134,7 @@ def _level_test(agent_device: str | None, customer_device: str | None, seconds: 
     began = time.monotonic()
     peaks = {s: 0.0 for s in source.speakers}
     shown = began
+    states = []
     for frame in source:
         for speaker, audio in frame.audio.items():
             peaks[speaker] = max(peaks[speaker], float(abs(audio).max()) if len(audio) else 0.0)
@@ -144,12 +145,14 @@ def _level_test(agent_device: str | None, customer_device: str | None, seconds: 
             peaks = dict.fromkeys(peaks, 0.0)
             shown = now
         if now - began >= seconds:
+            # before the loop ends: leaving it closes the devices
+            states = [(side.speaker, side.device, side.state, side.error)
+                      for side in source.status.sides.values()]
             break
     source.stop()
     click.echo("", err=True)
-    for side in source.status.sides.values():
-        click.echo(f"{side.speaker}: {side.device} {side.state}"
-                   + (f" ({side.error})" if side.error and side.state == "gone" else ""))
+    for speaker, device, state, error in states:
+        click.echo(f"{speaker}: {device} {state}" + (f" ({error})" if state == "gone" else ""))
 
 
 def _default_input() -> str:

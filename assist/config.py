@@ -45,12 +45,12 @@ class Config:
     channels: str | None = None
 
     @classmethod
-    def keys(cls) -> list[str]:
+    def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
 
     def merged(self, overrides: Mapping[str, Any]) -> Config:
         """These settings with every non-None override applied (flags beat the file)."""
-        given = {k: v for k, v in overrides.items() if k in self.keys() and v is not None}
+        given = {k: v for k, v in overrides.items() if k in self.names() and v is not None}
         return dataclasses.replace(self, **given)
 
 
@@ -79,7 +79,7 @@ def read_file(path: Path) -> dict[str, str]:
         line = match.group(1) if match else "1"
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         raise AssistError(f"{path}:{line}: {message}") from None
-    known = Config.keys()
+    known = Config.names()
     for key, value in data.items():
         line = _line_of(text, key)
         if key not in known:
@@ -108,8 +108,8 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None,
 
 def write_value(path: Path, key: str, value: str | None) -> None:
     """Set (or with None remove) one key, keeping the file's other lines and comments."""
-    if key not in Config.keys():
-        raise AssistError(f"unknown setting '{key}' (known: {', '.join(Config.keys())})")
+    if key not in Config.names():
+        raise AssistError(f"unknown setting '{key}' (known: {', '.join(Config.names())})")
     read_file(path)  # refuse to edit a broken file
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")

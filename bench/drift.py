@@ -1,11 +1,12 @@
 """Clock drift between two capture devices, and what DualSource's correction leaves.
 
-Measured: a private PulseAudio server with two null sinks, a paplay loop into
-each, and DualSource recording both monitors through PortAudio for --minutes.
-Every --every seconds it samples, per side, the device clock against the
-monotonic clock (fitted ppm, and the seconds the raw stream gained) and the
-samples the corrector inserted or dropped.  Residual = gained + corrected: the
-misalignment that is left; "between" is agent minus customer.
+Measured: a private PulseAudio server with two null sinks fed one stream of
+noise bursts through a combine sink, and DualSource recording both monitors
+through PortAudio for --minutes.  Every --every seconds it cross-correlates the
+last seconds of the two captured sides: the change of that lag since the first
+sample is the misalignment the correction left ("left lag"); minus the samples
+the corrector inserted/dropped it is what the raw streams drifted ("raw lag").
+Per side it also prints the fitted device rate against the monotonic clock.
 
 Null sinks are driven by the system timer, so their true drift is ~0 ppm; real
 sound cards drift 10-100 ppm.  So the script also runs the same DriftCorrector
@@ -22,7 +23,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -35,7 +35,9 @@ from assist.capture import DriftCorrector, DualSource  # noqa: E402
 RATE = 16000
 
 
-def measure(minutes: float, every: float, speech: Path | None) -> list[dict]:
+def measure(minutes: float, every: float) -> list[dict]:
+    """Both sinks get one stream of noise bursts (a combine sink): any change in the lag
+    between the two captured sides is drift that the correction did not remove."""
     from pulse_server import PulseServer, missing
 
     why = missing()
@@ -43,50 +45,81 @@ def measure(minutes: float, every: float, speech: Path | None) -> list[dict]:
         raise SystemExit(f"cannot measure: {why}")
     rows: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp, PulseServer(Path(tmp), ["agent_out", "customer_out"]) as pulse:
-        stop = threading.Event()
-
-        def loop(sink: str) -> None:
-            while speech and not stop.is_set():
-                pulse.play(sink, speech).wait()
-
-        players = [threading.Thread(target=loop, args=(s,), daemon=True) for s in ("agent_out", "customer_out")]
-        for p in players:
-            p.start()
+        pulse.load("both", "module-combine-sink", "sink_name=both", "slaves=agent_out,customer_out")
+        signal = Path(tmp) / "bursts.wav"
+        _bursts(signal, minutes * 60 + 30)
         source = DualSource("pulse:agent_out.monitor", "pulse:customer_out.monitor", echo=None)
+        keep = 3 * RATE
+        recent = {"agent": np.zeros(0, np.float32), "customer": np.zeros(0, np.float32)}
+        player = None
         start = time.monotonic()
         next_sample = start + every
+        first_lag = None
         for frame in source:
+            if player is None:
+                player = pulse.play("both", signal)
+            for name, audio in frame.audio.items():
+                recent[name] = np.concatenate([recent[name], audio])[-keep:]
             now = time.monotonic()
-            if now >= next_sample:
+            if now >= next_sample and len(recent["agent"]) == keep:
                 next_sample += every
-                rows.append(_row(now - start, frame.start + frame.duration, source))
+                lag = _lag_ms(recent["agent"], recent["customer"])
+                if lag is None:
+                    continue
+                first_lag = lag if first_lag is None else first_lag
+                rows.append(_row(now - start, lag - first_lag, source))
                 print(_fmt(rows[-1]), flush=True)
             if now - start >= minutes * 60:
                 break
         source.stop()
-        stop.set()
+        player.kill()
     return rows
 
 
-def _row(elapsed: float, audio: float, source: DualSource) -> dict:
-    row = {"elapsed_s": round(elapsed, 1), "audio_s": round(audio, 3)}
-    residual = {}
+def _bursts(path: Path, seconds: float) -> None:
+    import soundfile as sf
+
+    rng = np.random.default_rng(7)
+    with sf.SoundFile(str(path), "w", RATE, 1, subtype="PCM_16") as out:
+        for _ in range(int(seconds)):
+            second = np.zeros(RATE, np.float32)
+            at = int(rng.integers(0, RATE // 2))
+            second[at:at + RATE // 5] = 0.3 * rng.standard_normal(RATE // 5)
+            out.write(second)
+
+
+def _lag_ms(agent: np.ndarray, customer: np.ndarray, search: int = 1600) -> float | None:
+    """Lag of the agent side behind the customer side (ms, sub-sample), by cross-correlation."""
+    a = agent[search:-search].astype(np.float64)
+    if np.sqrt(np.mean(a * a)) < 1e-3:
+        return None
+    c = customer.astype(np.float64)
+    corr = np.array([a @ c[search + k: search + k + len(a)] for k in range(-search, search + 1)])
+    i = int(np.argmax(corr))
+    if 0 < i < len(corr) - 1:  # parabolic peak
+        y0, y1, y2 = corr[i - 1], corr[i], corr[i + 1]
+        shift = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)
+    else:
+        shift = 0.0
+    return -1000.0 * (i - search + shift) / RATE
+
+
+def _row(elapsed: float, lag_change_ms: float, source: DualSource) -> dict:
+    row = {"elapsed_s": round(elapsed, 1), "lag_change_ms": round(lag_change_ms, 3)}
     for name, side in source.sides.items():
         d = side.drift
-        corrected = d.applied / RATE
-        residual[name] = d.gained + corrected
-        row[name] = {"ppm": round(d.ppm(), 3), "gained_ms": round(1000 * d.gained, 3),
-                     "corrected_ms": round(1000 * corrected, 3),
-                     "residual_ms": round(1000 * residual[name], 3)}
-    row["between_raw_ms"] = round(row["agent"]["gained_ms"] - row["customer"]["gained_ms"], 3)
-    row["between_residual_ms"] = round(1000 * (residual["agent"] - residual["customer"]), 3)
+        row[name] = {"ppm": round(d.ppm(), 3), "ppm_error": round(d.ppm_error(), 3),
+                     "corrected_ms": round(1000 * d.applied / RATE, 3)}
+    # what the lag would have been without the correction
+    row["raw_lag_change_ms"] = round(
+        lag_change_ms - (row["agent"]["corrected_ms"] - row["customer"]["corrected_ms"]), 3)
     return row
 
 
 def _fmt(r: dict) -> str:
     a, c = r["agent"], r["customer"]
-    return (f"{r['elapsed_s']:>7.0f}  {a['ppm']:>8.2f} {c['ppm']:>8.2f}  {r['between_raw_ms']:>9.2f}"
-            f"  {a['corrected_ms']:>8.2f} {c['corrected_ms']:>8.2f}  {r['between_residual_ms']:>9.2f}")
+    return (f"{r['elapsed_s']:>7.0f}  {a['ppm']:>8.2f} {c['ppm']:>8.2f}  {r['raw_lag_change_ms']:>9.3f}"
+            f"  {a['corrected_ms']:>8.2f} {c['corrected_ms']:>8.2f}  {r['lag_change_ms']:>9.3f}")
 
 
 def simulate(minutes: float, ppm: float, jitter_ms: float, rate: int = 48000, seed: int = 0) -> dict:
@@ -120,15 +153,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=60.0, help="seconds between samples")
-    parser.add_argument("--speech", type=Path, help="file played in a loop into both sinks")
     parser.add_argument("--sim-ppm", type=float, default=100.0)
     parser.add_argument("--no-measure", action="store_true", help="only the simulation")
     args = parser.parse_args()
     rows = []
     if not args.no_measure:
-        print(f"{'t (s)':>7}  {'agent':>8} {'cust':>8}  {'raw diff':>9}  {'corr a':>8} {'corr c':>8}"
-              f"  {'residual':>9}   (ppm vs monotonic clock; ms)")
-        rows = measure(args.minutes, args.every, args.speech)
+        print(f"{'t (s)':>7}  {'ppm a':>8} {'ppm c':>8}  {'raw lag':>9}  {'corr a':>8} {'corr c':>8}"
+              f"  {'left lag':>9}   (ppm vs monotonic clock; ms, lag change since first sample)")
+        rows = measure(args.minutes, args.every)
     sims = [simulate(30, p, 5.0) for p in (args.sim_ppm, -args.sim_ppm)]
     for s in sims:
         print(f"simulated {s['minutes']:.0f} min at {s['true_ppm']:+.0f} ppm, {s['jitter_ms']} ms jitter: "
@@ -139,8 +171,10 @@ def main() -> None:
     extrapolated = None
     if last:
         diff_ppm = last["agent"]["ppm"] - last["customer"]["ppm"]
-        extrapolated = {"between_ppm": round(diff_ppm, 3),
-                        "between_raw_ms_at_30min": round(diff_ppm * 1e-6 * 1800 * 1000, 3)}
+        slope = last["raw_lag_change_ms"] / max(last["elapsed_s"], 1.0)  # ms per second
+        extrapolated = {"between_ppm_fit": round(diff_ppm, 3),
+                        "raw_lag_ms_per_minute": round(60 * slope, 4),
+                        "raw_lag_ms_at_30min": round(1800 * slope, 3)}
     print(json.dumps({"cpu_count": os.cpu_count(), "measured_minutes": args.minutes if rows else 0,
                       "rows": rows, "extrapolated_30min": extrapolated, "simulated": sims}))
 

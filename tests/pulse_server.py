@@ -66,10 +66,16 @@ class PulseServer:
             time.sleep(0.2)
         for sink in self.sinks:
             self.load_sink(sink)
+        _refresh_portaudio()
         return self
 
     def load_sink(self, name: str) -> None:
         out = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
+                             capture_output=True, text=True, check=True)
+        self.modules[name] = out.stdout.strip()
+
+    def load(self, name: str, module: str, *args: str) -> None:
+        out = subprocess.run(["pactl", "load-module", module, *args],
                              capture_output=True, text=True, check=True)
         self.modules[name] = out.stdout.strip()
 
@@ -91,3 +97,13 @@ class PulseServer:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _refresh_portaudio() -> None:
+    """PortAudio lists ALSA's ``pulse`` device only if a server ran when it started."""
+    try:
+        import sounddevice as sd
+    except OSError:
+        return
+    sd._terminate()
+    sd._initialize()
