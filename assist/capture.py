@@ -379,8 +379,10 @@ class _Side:
     """One device: its stream, its resampler, its drift corrector, its silence fill."""
 
     def __init__(self, speaker: str, spec: str | int, blocksize_seconds: float,
-                 opener: Callable[[DeviceSpec, Callable], object] | None = None):
+                 opener: Callable[[DeviceSpec, Callable], object] | None = None,
+                 stall_seconds: float = 1.0):
         self.speaker = speaker
+        self.stall_seconds = stall_seconds
         self.spec_text = str(spec)
         self.spec = resolve(spec)
         self.block_seconds = blocksize_seconds
@@ -391,14 +393,12 @@ class _Side:
         self.pending = np.zeros(0, np.float32)
         self.out = 0  # 16 kHz samples handed to the chunker (real + silence)
         self.last_block = 0.0
-        self.failed: str | None = None
         self.delivered = False
         self.resampler: _Resampler | None = None
         self.drift: DriftCorrector | None = None
 
     def open(self) -> None:
         spec = self.spec
-        self.failed = None
 
         def callback(indata, _frames, stamp, _status):
             # PortAudio's capture time of the first sample has no scheduling jitter
@@ -428,13 +428,11 @@ class _Side:
 
     def health(self, now: float, pulse_names: list[str] | None) -> str | None:
         """Why this open side should be treated as gone, or None."""
-        if self.failed:
-            return self.failed
         if self.stream is not None and not getattr(self.stream, "active", True):
             return "stream stopped"
         # a stream may take a few seconds to deliver its first block on a loaded machine
-        if now - self.last_block > (1.0 if self.delivered else 5.0):
-            return "no audio for 1 s" if self.delivered else "no audio after opening"
+        if now - self.last_block > (self.stall_seconds if self.delivered else 5.0):
+            return f"no audio for {self.stall_seconds:g} s" if self.delivered else "no audio after opening"
         if self.spec.pulse_source and pulse_names is not None and self.spec.pulse_source not in pulse_names:
             return "source removed"
         return None
@@ -500,6 +498,7 @@ class DualSource:
         customer_device: the same for the customer's side (a monitor / loopback).
         chunk_seconds: size of each delivered frame.
         poll_seconds: how often a lost device is looked for.
+        stall_seconds: a device silent (no blocks at all) this long counts as gone.
         echo: options of the echo detector (None switches it off).
         on_status: called (on the capture thread) with a ``CaptureStatus`` whenever
             a device is lost or back, or the echo flag changes.
@@ -510,6 +509,7 @@ class DualSource:
     customer_device: str | int
     chunk_seconds: float = 0.1
     poll_seconds: float = 1.0
+    stall_seconds: float = 1.0
     echo: EchoOptions | None = field(default_factory=EchoOptions)
     on_status: Callable[[CaptureStatus], None] | None = None
     opener: Callable | None = None
@@ -519,8 +519,9 @@ class DualSource:
     def __post_init__(self) -> None:
         self.speakers = [AGENT, CUSTOMER]
         self.sides = {
-            AGENT: _Side(AGENT, self.agent_device, self.chunk_seconds, self.opener),
-            CUSTOMER: _Side(CUSTOMER, self.customer_device, self.chunk_seconds, self.opener),
+            AGENT: _Side(AGENT, self.agent_device, self.chunk_seconds, self.opener, self.stall_seconds),
+            CUSTOMER: _Side(CUSTOMER, self.customer_device, self.chunk_seconds, self.opener,
+                            self.stall_seconds),
         }
         self.detector = EchoDetector(self.echo) if self.echo is not None else None
         self.status = CaptureStatus({s: side.status for s, side in self.sides.items()})

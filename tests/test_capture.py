@@ -179,6 +179,31 @@ def test_unplugged_device_is_reported_filled_with_silence_and_resumes(pulse, tmp
 
 
 @needs_pulse
+def test_echo_of_the_customer_in_the_agent_sink_is_flagged(pulse, shared_data, tmp_path):
+    """The customer's voice plays into both sinks, the agent's 0.15 s later: speakers, no headset."""
+    voice = _mono(shared_data / "speech-samples" / "stereo_diarization.wav", 1, tmp_path / "c.wav")
+    statuses = []
+    source = DualSource("pulse:agent_out.monitor", "pulse:customer_out.monitor",
+                        on_status=lambda s: statuses.append(s.message))
+    began = time.monotonic()
+    players = []
+    for _frame in source:
+        now = time.monotonic() - began
+        if not players and now > 0.5:
+            players.append(pulse.play("customer_out", voice))
+            time.sleep(0.15)
+            players.append(pulse.play("agent_out", voice))
+        if source.status.echo or now > 20:
+            break
+    source.stop()
+    for p in players:
+        p.kill()
+    assert source.status.echo, statuses
+    assert any("echo" in m and "headset" in m for m in statuses)
+    assert 50 < source.status.echo_lag_ms < 300
+
+
+@needs_pulse
 def test_missing_device_at_start_is_a_clear_error(pulse):
     with pytest.raises(AssistError, match="cannot open audio device"):
         list(DualSource("pulse:nothing_here.monitor", "pulse:customer_out.monitor"))
