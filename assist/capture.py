@@ -128,6 +128,10 @@ class DriftCorrector:
         self.max_ppm = max_ppm
         self._first: float | None = None
         self._c0: int | None = None
+        self._next_adc: float | None = None
+        self.gap_seconds = 0.03
+        self._suspect = 0
+        self.lost = 0  # device samples lost to overflows, filled with silence
         self.gained = 0.0
         self.use_adc = False
         self.max_correction = max_correction
@@ -140,15 +144,34 @@ class DriftCorrector:
         self.produced = 0  # 16 kHz samples before correction
         self.applied = 0  # samples inserted (+) or dropped (-)
 
-    def arrived(self, t: float, adc: float, n: int) -> None:
-        """A block of ``n`` samples arrived at ``t``; ``adc`` is its capture time, if known."""
+    def arrived(self, t: float, adc: float, n: int) -> int:
+        """A block of ``n`` samples arrived at ``t``; ``adc`` is its capture time, if known.
+
+        Returns how many device samples were lost just before this block (an input
+        overflow on a busy machine): the caller fills them with silence so the
+        stream keeps its place on the clock.
+        """
         if self._first is None:
             self._first = t
             self.use_adc = adc > 0
+        lost = 0
+        if self.use_adc and self._next_adc is not None:
+            gap = adc - self._next_adc
+            if self._suspect:
+                # a real loss moves every later block; one late time stamp does not
+                if abs(gap) < self.gap_seconds / 2:
+                    lost = self._suspect
+                    self.received += lost
+                    self.lost += lost
+                self._suspect = 0
+            elif gap > self.gap_seconds:
+                self._suspect = int(round(gap * self.nominal))
+        if self.use_adc:
+            self._next_adc = adc + n / self.nominal
         before = self.received
         self.received += n
         if t - self._first < self.skip:  # start-up bursts say nothing about the rate
-            return
+            return lost
         if self.use_adc:
             # the capture time belongs to the block's first sample
             t, n_at_t = adc, before
@@ -169,6 +192,7 @@ class DriftCorrector:
         self._stt += x * x
         self._stc += x * y
         self._scc += y * y
+        return lost
 
     def measured_rate(self) -> float | None:
         if self._n < 3:
@@ -448,7 +472,9 @@ class _Side:
             self.delivered = True
             mono = block.mean(axis=1, keepdims=True) if block.shape[1] > 1 else block
             self.status.level = float(np.abs(mono).max()) if len(mono) else 0.0
-            self.drift.arrived(t, adc, len(mono))
+            lost = self.drift.arrived(t, adc, len(mono))
+            if lost:
+                mono = np.concatenate([np.zeros((lost, 1), np.float32), mono])
             audio = self.resampler(mono)[0]
             audio = self.drift.correct(audio)
             self.pending = np.concatenate([self.pending, audio])

@@ -122,8 +122,10 @@ def _fmt(r: dict) -> str:
             f"  {a['corrected_ms']:>8.2f} {c['corrected_ms']:>8.2f}  {r['lag_change_ms']:>9.3f}")
 
 
-def simulate(minutes: float, ppm: float, jitter_ms: float, rate: int = 48000, seed: int = 0) -> dict:
-    """The corrector alone, on a device that runs ``ppm`` fast, with capture-time jitter."""
+def simulate(minutes: float, ppm: float, jitter_ms: float, rate: int = 48000, seed: int = 0,
+             overflows: int = 3) -> dict:
+    """The corrector alone, on a device that runs ``ppm`` fast, with capture-time jitter
+    and ``overflows`` losses of 50 ms spread over the capture."""
     rng = np.random.default_rng(seed)
     corrector = DriftCorrector(rate)
     block = rate // 20
@@ -131,17 +133,24 @@ def simulate(minutes: float, ppm: float, jitter_ms: float, rate: int = 48000, se
     n_blocks = int(minutes * 60 * true_rate / block)
     out = 0
     worst = 0.0
+    losses = set(np.linspace(0, n_blocks, overflows + 2)[1:-1].astype(int))
+    skipped = 0
     for k in range(n_blocks):
+        if k in losses:
+            skipped += block  # the device's samples of one block never arrive
+            continue
         t = k * block / true_rate  # capture time of the block's first sample
         stamp = t + rng.normal(0, jitter_ms / 1000)
-        corrector.arrived(t, stamp, block)
-        got = corrector.correct(np.zeros(block * RATE // rate, np.float32) + 0.01)
+        lost = corrector.arrived(t, stamp, block)
+        got = corrector.correct(np.zeros((block + lost) * RATE // rate, np.float32) + 0.01)
         out += len(got)
         # residual: where the corrected stream is against the clock, in seconds
         if t > 60:
             worst = max(worst, abs(out / RATE - (t + block / true_rate)))
     end = n_blocks * block / true_rate
     return {"minutes": minutes, "true_ppm": ppm, "jitter_ms": jitter_ms,
+            "overflows": overflows, "lost_ms": round(1000 * skipped / rate, 1),
+            "refilled_ms": round(1000 * corrector.lost / rate, 1),
             "measured_ppm": round(corrector.ppm(), 3),
             "raw_drift_ms": round(1000 * ppm * 1e-6 * end, 2),
             "corrected_ms": round(1000 * corrector.applied / RATE, 2),
@@ -161,12 +170,13 @@ def main() -> None:
         print(f"{'t (s)':>7}  {'ppm a':>8} {'ppm c':>8}  {'raw lag':>9}  {'corr a':>8} {'corr c':>8}"
               f"  {'left lag':>9}   (ppm vs monotonic clock; ms, lag change since first sample)")
         rows = measure(args.minutes, args.every)
-    sims = [simulate(30, p, 5.0) for p in (args.sim_ppm, -args.sim_ppm)]
+    sims = [simulate(30, p, 2.0) for p in (args.sim_ppm, -args.sim_ppm)]
     for s in sims:
         print(f"simulated {s['minutes']:.0f} min at {s['true_ppm']:+.0f} ppm, {s['jitter_ms']} ms jitter: "
               f"measured {s['measured_ppm']:+.2f} ppm, raw drift {s['raw_drift_ms']:+.1f} ms, "
               f"corrected {s['corrected_ms']:+.1f} ms, left {s['residual_end_ms']:+.3f} ms "
-              f"(worst after 60 s {s['residual_worst_after_60s_ms']:.3f} ms)")
+              f"(worst after 60 s {s['residual_worst_after_60s_ms']:.3f} ms); "
+              f"{s['overflows']} overflows lost {s['lost_ms']} ms, refilled {s['refilled_ms']} ms")
     last = rows[-1] if rows else None
     extrapolated = None
     if last:
