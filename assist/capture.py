@@ -593,7 +593,9 @@ class DualSource:
                 for side in self.sides.values():
                     if side.stream is not None:
                         side.pump()
-                    else:
+                    if side.stream is None or not side.delivered:
+                        # silence until a (re)opened device delivers: its first block
+                        # then lands where the clock says it was captured
                         side.fill_silence(clock)
                 while all(len(side.pending) >= chunk for side in self.sides.values()):
                     audio = {}
