@@ -129,8 +129,7 @@ class DriftCorrector:
         self._first: float | None = None
         self._c0: int | None = None
         self._next_adc: float | None = None
-        self.gap_seconds = 0.03
-        self._suspect = 0
+        self.gap_seconds = 0.01
         self.lost = 0  # device samples lost to overflows, filled with silence
         self.gained = 0.0
         self.use_adc = False
@@ -144,28 +143,25 @@ class DriftCorrector:
         self.produced = 0  # 16 kHz samples before correction
         self.applied = 0  # samples inserted (+) or dropped (-)
 
-    def arrived(self, t: float, adc: float, n: int) -> int:
+    def arrived(self, t: float, adc: float, n: int, overflow: bool = False) -> int:
         """A block of ``n`` samples arrived at ``t``; ``adc`` is its capture time, if known.
 
-        Returns how many device samples were lost just before this block (an input
-        overflow on a busy machine): the caller fills them with silence so the
-        stream keeps its place on the clock.
+        Returns how many device samples were lost just before this block: when
+        PortAudio flags an input overflow (a busy machine), the jump in capture
+        time says how much is missing, and the caller fills it with silence so the
+        stream keeps its place on the clock.  Capture times jitter by tens of ms
+        on some systems (ALSA's pulse plugin), so a jump alone is never a loss.
         """
         if self._first is None:
             self._first = t
             self.use_adc = adc > 0
         lost = 0
-        if self.use_adc and self._next_adc is not None:
+        if overflow and self.use_adc and self._next_adc is not None:
             gap = adc - self._next_adc
-            if self._suspect:
-                # a real loss moves every later block; one late time stamp does not
-                if abs(gap) < self.gap_seconds / 2:
-                    lost = self._suspect
-                    self.received += lost
-                    self.lost += lost
-                self._suspect = 0
-            elif gap > self.gap_seconds:
-                self._suspect = int(round(gap * self.nominal))
+            if gap > self.gap_seconds:
+                lost = int(round(gap * self.nominal))
+                self.received += lost
+                self.lost += lost
         if self.use_adc:
             self._next_adc = adc + n / self.nominal
         before = self.received
@@ -412,7 +408,7 @@ class _Side:
         self.block_seconds = blocksize_seconds
         self.opener = opener or _open_stream
         self.status = SideStatus(speaker, self.spec_text)
-        self.blocks: queue.Queue[tuple[float, float, np.ndarray]] = queue.Queue()
+        self.blocks: queue.Queue[tuple[float, float, bool, np.ndarray]] = queue.Queue()
         self.stream = None
         self.pending = np.zeros(0, np.float32)
         self.out = 0  # 16 kHz samples handed to the chunker (real + silence)
@@ -424,10 +420,11 @@ class _Side:
     def open(self) -> None:
         spec = self.spec
 
-        def callback(indata, _frames, stamp, _status):
-            # PortAudio's capture time of the first sample has no scheduling jitter
+        def callback(indata, _frames, stamp, status):
+            # PortAudio's capture time of the first sample: less jitter than the arrival
             adc = float(getattr(stamp, "inputBufferAdcTime", 0.0) or 0.0)
-            self.blocks.put((time.monotonic(), adc, indata.copy()))
+            overflow = bool(getattr(status, "input_overflow", False))
+            self.blocks.put((time.monotonic(), adc, overflow, indata.copy()))
 
         self.stream = self.opener(spec, callback)
         self.resampler = _Resampler(spec.samplerate, 1)
@@ -465,14 +462,14 @@ class _Side:
         """Move arrived blocks through resampling and drift correction into ``pending``."""
         while True:
             try:
-                t, adc, block = self.blocks.get_nowait()
+                t, adc, overflow, block = self.blocks.get_nowait()
             except queue.Empty:
                 return
             self.last_block = t
             self.delivered = True
             mono = block.mean(axis=1, keepdims=True) if block.shape[1] > 1 else block
             self.status.level = float(np.abs(mono).max()) if len(mono) else 0.0
-            lost = self.drift.arrived(t, adc, len(mono))
+            lost = self.drift.arrived(t, adc, len(mono), overflow)
             if lost:
                 mono = np.concatenate([np.zeros((lost, 1), np.float32), mono])
             audio = self.resampler(mono)[0]

@@ -141,7 +141,7 @@ def simulate(minutes: float, ppm: float, jitter_ms: float, rate: int = 48000, se
             continue
         t = k * block / true_rate  # capture time of the block's first sample
         stamp = t + rng.normal(0, jitter_ms / 1000)
-        lost = corrector.arrived(t, stamp, block)
+        lost = corrector.arrived(t, stamp, block, overflow=k - 1 in losses)
         got = corrector.correct(np.zeros((block + lost) * RATE // rate, np.float32) + 0.01)
         out += len(got)
         # residual: where the corrected stream is against the clock, in seconds
