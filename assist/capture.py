@@ -121,8 +121,8 @@ class DriftCorrector:
     takes a 16 kHz block and returns it with the correction still owed applied.
     """
 
-    def __init__(self, nominal_rate: float, max_correction: int = 2, settle_seconds: float = 10.0,
-                 skip_seconds: float = 2.0, max_ppm: float = 500.0):
+    def __init__(self, nominal_rate: float, max_correction: int = 2, settle_seconds: float = 60.0,
+                 skip_seconds: float = 2.0, max_ppm: float = 300.0):
         self.nominal = nominal_rate
         self.skip = skip_seconds
         self.max_ppm = max_ppm
@@ -223,7 +223,8 @@ class DriftCorrector:
         # the samples of a stream are not independent (jitter is correlated), so demand a margin
         if abs(ppm) < 10 * error:
             return 0.0
-        return max(-self.max_ppm, min(self.max_ppm, ppm))
+        # crystals are within ~100 ppm: more is a stall or a burst, not a clock
+        return ppm if abs(ppm) <= self.max_ppm else 0.0
 
     def owed(self) -> int:
         """Samples to insert (+) or drop (-) so far, for the rate measured now."""
