@@ -1,0 +1,135 @@
+"""The user's settings file: who the agent is, which devices, which model and database.
+
+``config.toml`` in the user config folder (platformdirs), or ``$ASSIST_CONFIG``.
+Precedence, lowest first: defaults < the file < environment (``ASSIST_DB``,
+``ASSIST_AGENT``) < command-line flags.  The file is flat ``key = "value"``
+TOML; a broken one is an ``AssistError`` that names the file and line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import AssistError
+
+ENVIRONMENT = {"db": "ASSIST_DB", "agent": "ASSIST_AGENT"}
+
+
+@dataclass
+class Config:
+    """Settings saved once and used by every call.
+
+    Attributes:
+        agent: the agent's name on stored calls (None: $ASSIST_AGENT, else the login name).
+        language: language of calls (None: from the model).
+        model: ASR model name or path (None: models.toml).
+        db: database URL or SQLite path (None: the user data folder).
+        agent_device: input for the agent's voice (index, name or ``pulse:SOURCE``).
+        customer_device: input for the customer's voice (a monitor / loopback).
+        channels: channel-to-speaker map for a single stereo device (``agent,customer``).
+    """
+
+    agent: str | None = None
+    language: str | None = None
+    model: str | None = None
+    db: str | None = None
+    agent_device: str | None = None
+    customer_device: str | None = None
+    channels: str | None = None
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def merged(self, overrides: Mapping[str, Any]) -> Config:
+        """These settings with every non-None override applied (flags beat the file)."""
+        given = {k: v for k, v in overrides.items() if k in self.names() and v is not None}
+        return dataclasses.replace(self, **given)
+
+
+def config_path() -> Path:
+    """``$ASSIST_CONFIG``, else ``config.toml`` in the user config folder."""
+    env = os.environ.get("ASSIST_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("assist")) / "config.toml"
+
+
+def read_file(path: Path) -> dict[str, str]:
+    """The settings a file sets; a missing file sets none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssistError(f"{path}: cannot read the config file ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = match.group(1) if match else "1"
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        raise AssistError(f"{path}:{line}: {message}") from None
+    known = Config.names()
+    for key, value in data.items():
+        line = _line_of(text, key)
+        if key not in known:
+            raise AssistError(f"{path}:{line}: unknown setting '{key}' (known: {', '.join(known)})")
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise AssistError(f"{path}:{line}: '{key}' must be a string, not {type(value).__name__}")
+    return {k: str(v) for k, v in data.items()}
+
+
+def _line_of(text: str, key: str) -> int:
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return number
+    return 1
+
+
+def load(path: Path | None = None, environ: Mapping[str, str] | None = None,
+         flags: Mapping[str, Any] | None = None) -> Config:
+    """Defaults < the file < environment < flags."""
+    environ = os.environ if environ is None else environ
+    config = Config().merged(read_file(path or config_path()))
+    config = config.merged({k: environ.get(var) or None for k, var in ENVIRONMENT.items()})
+    return config.merged(flags or {})
+
+
+def write_value(path: Path, key: str, value: str | None) -> None:
+    """Set (or with None remove) one key, keeping the file's other lines and comments."""
+    if key not in Config.names():
+        raise AssistError(f"unknown setting '{key}' (known: {', '.join(Config.names())})")
+    read_file(path)  # refuse to edit a broken file
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    new = None if value is None else f"{key} = {_toml_string(value)}"
+    out, done = [], False
+    for line in lines:
+        if pattern.match(line):
+            if new is not None and not done:
+                out.append(new)
+            done = True
+        else:
+            out.append(line)
+    if not done and new is not None:
+        out.append(new)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    read_file(path)
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
+    return f'"{escaped}"'
