@@ -88,8 +88,12 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
               live: bool = False) -> None:
     import os
 
+    from .config import load as load_config
     from .session import CallSettings, run_jsonl, run_ui
 
+    # defaults < config file < $ASSIST_DB / $ASSIST_AGENT < flags
+    saved = load_config(flags={"model": model, "language": language, "db": db, "agent": agent})
+    model, language, db, agent = saved.model, saved.language, saved.db, saved.agent
     if store is None:
         store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
@@ -139,34 +143,43 @@ def demo(fast: bool, **opts) -> None:
 
 @main.command()
 @click.option("--device", metavar="INDEX|NAME",
-              help="Input device by index or part of its name (see 'assist devices'). Default: the system default input.")
+              help="One input device by index or part of its name (see 'assist devices'); a stereo "
+                   "device or loopback gives agent and customer. Default: the system default input.")
 @click.option("--channels", metavar="SPEAKERS",
               help="Channel-to-speaker map, e.g. 'agent,customer' for a stereo device or loopback; "
                    "a mono device is the agent alone.")
+@click.option("--agent-device", metavar="INDEX|NAME",
+              help="The agent's microphone, with --customer-device: two inputs at once "
+                   "(default: the config file).")
+@click.option("--customer-device", metavar="INDEX|NAME",
+              help="The customer's side: a monitor / loopback of the softphone's output, "
+                   "e.g. pulse:softphone.monitor (default: the config file).")
 @call_options
-def live(device: str | None, channels: str | None, **opts) -> None:
-    """Assist a live call from an audio input device."""
-    from .audio import MicSource
+def live(device: str | None, channels: str | None, agent_device: str | None,
+         customer_device: str | None, **opts) -> None:
+    """Assist a live call: one input device, or the agent's microphone and the customer's loopback.
 
-    _run_call(MicSource(device=device, channels=channels), live=True, **opts)
+    See docs/softphone-audio.md for exposing the softphone's audio as an input.
+    """
+    from .config import load as load_config
+
+    saved = load_config(flags={"channels": channels, "agent_device": agent_device,
+                               "customer_device": customer_device})
+    if device is None and (saved.agent_device or saved.customer_device):
+        if not (saved.agent_device and saved.customer_device):
+            raise AssistError("two-device capture needs both --agent-device and --customer-device "
+                              "(or 'assist config set ...'); use --device for one input")
+        from .capture import DualSource
+
+        source = DualSource(saved.agent_device, saved.customer_device)
+    else:
+        from .audio import MicSource
+
+        source = MicSource(device=device, channels=saved.channels)
+    _run_call(source, live=True, **opts)
 
 
 # ---------------------------------------------------------------- set-up
-
-
-@main.command()
-def devices() -> None:
-    """List audio input devices (index, name, channels, rate; loopbacks marked)."""
-    from .audio import list_devices
-
-    found = list_devices()
-    if not found:
-        click.echo("no audio input devices found")
-        return
-    click.echo(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  {'':8}  name")
-    for d in found:
-        marks = ("default " if d.is_default else "") + ("loopback" if d.looks_like_loopback else "")
-        click.echo(f"{d.index:>3}  {d.channels:>2}  {int(d.samplerate):>6}  {marks:8}  {d.name} [{d.hostapi}]")
 
 
 @main.command()
@@ -193,9 +206,12 @@ def _register_optional_groups() -> None:
     """Sub-command groups that live in their own modules."""
     import importlib
 
+    from .cli_config import config, devices
     from .cli_store import register
 
     register(main)  # calls, flags, verdict, export, db
+    main.add_command(config)
+    main.add_command(devices)
     for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb"),
                          ("assist.cli_painpoints", "painpoints")):
         try:

@@ -9,9 +9,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-if not SHARED_DATA.exists():  # CI clones next to shared/
-    SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared next to the clone
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path_factory, monkeypatch):
+    """A developer's own config file must not change what the tests see."""
+    monkeypatch.setenv("ASSIST_CONFIG", str(tmp_path_factory.getbasetemp() / "no-config.toml"))
 
 
 @pytest.fixture(scope="session")

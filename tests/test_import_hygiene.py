@@ -8,7 +8,8 @@ import pytest
 CORE = ["assist.audio", "assist.asr", "assist.events", "assist.pipeline", "assist.models",
         "assist.deadair", "assist.session", "assist.cli", "assist.analyzer", "assist.store",
         "assist.review", "assist.redact", "assist.cli_store", "assist.phrases", "assist.cli_phrases",
-        "assist.painpoints", "assist.cli_painpoints"]
+        "assist.painpoints", "assist.cli_painpoints", "assist.capture", "assist.config",
+        "assist.cli_config"]
 
 
 @pytest.mark.parametrize("module", CORE)
