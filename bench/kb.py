@@ -1,0 +1,510 @@
+"""Benchmark of the knowledge-base retrieval (assist.kb) on banking77.
+
+    PYTHONPATH=. python bench/kb.py [--quick] [--data ../shared/data]
+    PYTHONPATH=. python bench/kb.py --tune     # refit fusion weights and calibration
+
+* Accuracy: a KB seeded through ``assist kb import`` with the first 10
+  questions per intent of banking77 train, and again with all of train, is
+  queried with the 3,080 test questions: top-1, top-3 and MRR for lexical
+  only, dense only and hybrid.
+* Threshold: the share of out-of-domain questions (DSTC11 NatCS insurance
+  customer turns) that get no suggestion at the default threshold, and how
+  many in-domain test questions still get one (and how often it is right).
+* Speed: a 1,000-article KB synthesised from banking77 question groups: cold
+  index build (empty cache), re-open from the cache, search p95 (model loaded).
+
+``--tune`` fits the fusion weights, the local-LDA re-ranker and the confidence
+calibration on banking77 *train* only (KB = first 10 per intent, questions =
+the rest of train) plus out-of-domain sentences written here (other
+industries; no insurance, which stays unseen for the benchmark).  Test is
+never used for tuning.  Query embeddings are cached under the user cache
+folder, so a second run is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from click.testing import CliRunner  # noqa: E402
+
+from assist.cli_kb import kb as kb_cli  # noqa: E402
+from assist.kb import (  # noqa: E402
+    FEATURES,
+    Article,
+    EmbeddingCache,
+    KnowledgeBase,
+    RetrievalOptions,
+    cache_root,
+    encode_texts,
+    render_article,
+    slugify,
+)
+from assist.models import load_embedder  # noqa: E402
+from assist.resources import shipped  # noqa: E402
+
+MODES = ("lexical", "dense", "hybrid")
+
+# Out-of-domain customer turns for tuning the threshold: other industries and
+# small talk, written for this benchmark.  Insurance is left out on purpose.
+OOD_TUNE = """\
+What's the weather going to be like in Paris tomorrow?
+My broadband keeps dropping out every evening.
+I want to upgrade my phone to the new model.
+How many gigabytes of data do I have left this month?
+Can I port my mobile number to another network?
+My parcel says delivered but it's not here.
+I'd like to return these shoes, they're too small.
+The jacket I ordered came in the wrong colour.
+When will my order be shipped?
+Can you change the delivery slot for my groceries?
+My electricity meter reading looks wrong.
+I want to switch to a green energy tariff.
+Why is my gas bill so high this winter?
+There's a power cut on my street, when will it be fixed?
+I need to book a table for four on Friday night.
+Can I change my flight to an earlier one?
+My suitcase didn't arrive at the airport.
+I'd like to cancel my hotel booking for next week.
+Is breakfast included in the room rate?
+What time does the train to Manchester leave?
+I need to reschedule my dentist appointment.
+Can I get a repeat prescription?
+My car is making a strange noise when I brake.
+When is my boiler service due?
+The washing machine you installed is leaking.
+My laptop won't turn on after the update.
+How do I reset my router?
+The TV channel guide isn't loading.
+My streaming subscription shows the wrong plan.
+How do I unsubscribe from your newsletter?
+Who won the football last night?
+Can you recommend a good film to watch?
+I'm just calling to say thanks for the quick delivery.
+Could you speak up a bit, I can't hear you well.
+Sorry, my dog is barking, give me a second.
+Yes that's right.
+No, that's everything, thank you.
+Hold on, let me find my glasses.
+My name is Sarah Thompson.
+It's 42 Elm Street.
+Okay, great, thanks so much.
+Hello, is anyone there?
+I'm calling about my gym membership.
+I want to pause my gym membership for two months.
+The printer cartridge you sent is the wrong one.
+How long does a passport renewal take?
+I need a plumber, my kitchen sink is blocked.
+Can I bring my dog on the bus?
+My kid's school uniform order is missing a jumper.
+What are your opening hours on Sunday?
+The coffee machine I bought stopped working after a week.
+I want to complain about the rude driver.
+Do you deliver to the Isle of Wight?
+My pizza arrived cold.
+How do I assemble the wardrobe, the instructions are missing a page.
+I'd like to book a driving test.
+Is the swimming pool open today?
+My water is coming out brown from the tap.
+The bin collection was missed this week.
+I need to renew my library books.
+What's the recipe for the soup on your menu?
+How much is a ticket to the museum?
+My satellite dish needs realigning.
+The game I downloaded keeps crashing.
+Can I change the size of the ring I ordered?
+I want to adopt a cat from your shelter.
+The heating in my flat isn't working and the landlord won't answer.
+Can you tell me the tracking number for my sofa delivery?
+My glasses prescription has changed.
+I booked a haircut for three but I'm running late.
+"""
+
+
+def _data_dir(arg: str | None) -> Path:
+    candidates = [Path(arg)] if arg else []
+    if os.environ.get("ASSIST_SHARED_DATA"):
+        candidates.append(Path(os.environ["ASSIST_SHARED_DATA"]))
+    candidates += [REPO.parent / "shared" / "data", Path("/work/shared/data")]
+    for c in candidates:
+        if (c / "banking77" / "train.csv").exists():
+            return c
+    sys.exit("banking77 not found: pass --data DIR (the folder holding banking77/)")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _import(csv_path: Path, folder: Path, per_topic: int | None) -> None:
+    """Seed a KB the way an editor would: through ``assist kb import``."""
+    shutil.rmtree(folder, ignore_errors=True)
+    args = ["import", str(csv_path), "--kb", str(folder), "--question-column", "text",
+            "--topic-column", "category"]
+    if per_topic:
+        args += ["--per-topic", str(per_topic)]
+    result = CliRunner().invoke(kb_cli, args)
+    if result.exit_code != 0:
+        sys.exit(f"kb import failed: {result.output}")
+
+
+class QueryVectors:
+    """Query embeddings cached across benchmark runs (accuracy, not speed, is measured here)."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.cache = EmbeddingCache(cache_root() / "bench" / "kb-queries.npz")
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        vecs = self.cache.embed(texts, lambda t: encode_texts(self.embedder, t), _progress("queries"))
+        self.cache.save(list(self.cache.vectors))
+        return vecs
+
+
+def _progress(what: str):
+    def report(done: int, total: int) -> None:
+        if total >= 500:
+            print(f"  embedding {what}: {done}/{total}", file=sys.stderr, end="\r" if done < total else "\n")
+    return report
+
+
+def _metrics(fused: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+    order = np.argsort(-fused, axis=1, kind="stable")
+    rank = np.argmax(order == gold[:, None], axis=1)
+    return {"top1": float(np.mean(rank == 0)), "top3": float(np.mean(rank < 3)),
+            "mrr": float(np.mean(1.0 / (rank + 1)))}
+
+
+def _gold(kb: KnowledgeBase, categories: list[str]) -> np.ndarray:
+    index = {a: i for i, a in enumerate(kb.ids)}
+    return np.array([index[slugify(c)] for c in categories])
+
+
+def _open(folder: Path, embedder, what: str, options: RetrievalOptions | None = None) -> KnowledgeBase:
+    return KnowledgeBase.open(folder, embedder=embedder, options=options, progress=_progress(what))
+
+
+def _ood_texts(data: Path) -> list[str]:
+    path = data / "dstc11-natcs" / "development" / "test-utterances.jsonl"
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line)["utterance"] for line in fh if line.strip()]
+
+
+def _top_confidence(kb: KnowledgeBase, texts: list[str], vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fused = kb.score_all(texts, "hybrid", vecs)
+    conf = kb.confidence(fused)
+    return conf.max(axis=1), fused.argmax(axis=1)
+
+
+# --------------------------------------------------------------------------
+# Benchmark
+# --------------------------------------------------------------------------
+
+
+def accuracy(data: Path, work: Path, embedder, queries: QueryVectors, quick: bool) -> dict:
+    train_csv = data / "banking77" / "train.csv"
+    test = _rows(data / "banking77" / "test.csv")
+    if quick:
+        test = random.Random(0).sample(test, 600)
+    texts = [r["text"] for r in test]
+    qv = queries(texts)
+    out: dict = {"test_questions": len(texts), "kbs": {}}
+    ood = _ood_texts(data)
+    ood_v = queries(ood)
+    for name, per_topic in (("10-shot", 10), ("all-train", None)):
+        if quick and per_topic is None:
+            continue
+        folder = work / f"banking77-{name}"
+        _import(train_csv, folder, per_topic)
+        kb = _open(folder, embedder, f"KB {name}")
+        gold = _gold(kb, [r["category"] for r in test])
+        res: dict = {"articles": len(kb), "questions": sum(len(a.questions) for a in kb.articles)}
+        for mode in MODES:
+            res[mode] = _metrics(kb.score_all(texts, mode, qv), gold)
+        conf, top = _top_confidence(kb, texts, qv)
+        shown = conf >= kb.threshold
+        res["in_domain_shown"] = float(shown.mean())
+        res["in_domain_shown_correct"] = float((top[shown] == gold[shown]).mean()) if shown.any() else 0.0
+        ood_conf, _ = _top_confidence(kb, ood, ood_v)
+        res["ood_no_suggestion"] = float(np.mean(ood_conf < kb.threshold))
+        out["kbs"][name] = res
+    demo = _open(shipped("kb"), embedder, "shipped KB")
+    ood_conf, _ = _top_confidence(demo, ood, ood_v)
+    out["ood_questions"] = len(ood)
+    out["ood_no_suggestion_shipped_kb"] = float(np.mean(ood_conf < demo.threshold))
+    out["threshold"] = demo.threshold
+    return out
+
+
+def _synthetic_kb(train: list[dict[str, str]], folder: Path, n_articles: int) -> int:
+    """``n_articles`` articles from banking77 question groups: title, 5 questions, 1-passage body."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    by_topic: dict[str, list[str]] = {}
+    for r in train:
+        by_topic.setdefault(r["category"], []).append(r["text"])
+    groups = [(t, qs[i : i + 5]) for t, qs in by_topic.items() for i in range(0, len(qs) - 4, 5)]
+    groups = groups[:n_articles]
+    texts = 0
+    for k, (topic, qs) in enumerate(groups):
+        art_id = f"{slugify(topic)}-{k:04d}"
+        title = f"{topic.replace('_', ' ').capitalize()} (case {k})"
+        body = (f"1. Check the customer's recent activity for {topic.replace('_', ' ')}.\n"
+                f"2. Follow procedure {k} and note the outcome on the call record.\n")
+        article = Article(id=art_id, title=title, questions=qs, body=body, tags=["synthetic"],
+                          updated=dt.date(2025, 1, 1))
+        (folder / f"{art_id}.md").write_text(render_article(article), encoding="utf-8")
+        texts += 2 + len(qs)
+    return texts
+
+
+def speed(data: Path, work: Path, embedder, quick: bool) -> dict:
+    train = _rows(data / "banking77" / "train.csv")
+    test = [r["text"] for r in _rows(data / "banking77" / "test.csv")]
+    n_articles = 200 if quick else 1000
+    folder = work / f"synthetic-{n_articles}"
+    n_texts = _synthetic_kb(train, folder, n_articles)
+    saved = os.environ.get("ASSIST_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["ASSIST_CACHE_DIR"] = tmp  # empty cache: a true cold build
+        try:
+            t0 = time.perf_counter()
+            kb = _open(folder, embedder, f"synthetic KB ({n_articles} articles)")
+            cold = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            kb = KnowledgeBase.open(folder, embedder=embedder)
+            warm = time.perf_counter() - t0
+            assert kb.embedded == 0, "re-open embedded again"
+        finally:
+            if saved is None:
+                os.environ.pop("ASSIST_CACHE_DIR", None)
+            else:
+                os.environ["ASSIST_CACHE_DIR"] = saved
+    sample = random.Random(1).sample(test, 100 if quick else 300)
+    for q in sample[:10]:
+        kb.search(q)  # warm-up
+    times = []
+    for q in sample:
+        t0 = time.perf_counter()
+        kb.search(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {
+        "articles": len(kb), "texts_embedded": n_texts,
+        "cold_build_s": cold, "embed_rate_per_s": n_texts / cold, "reopen_s": warm,
+        "search_ms_p50": statistics.median(times),
+        "search_ms_p95": float(np.percentile(times, 95)),
+    }
+
+
+def _print_table(acc: dict, spd: dict) -> None:
+    print(f"\nbanking77 test: {acc['test_questions']} questions")
+    print(f"{'KB':<10} {'mode':<8} {'top-1':>6} {'top-3':>6} {'MRR':>6}")
+    for name, res in acc["kbs"].items():
+        for mode in MODES:
+            m = res[mode]
+            print(f"{name:<10} {mode:<8} {m['top1']:6.3f} {m['top3']:6.3f} {m['mrr']:6.3f}")
+    print(f"\nthreshold {acc['threshold']:.2f}: share with NO suggestion "
+          f"({acc['ood_questions']} out-of-domain insurance turns)")
+    for name, res in acc["kbs"].items():
+        print(f"  {name:<10} OOD no-suggestion {res['ood_no_suggestion']:.3f}   in-domain shown "
+              f"{res['in_domain_shown']:.3f}, of which right {res['in_domain_shown_correct']:.3f}")
+    print(f"  shipped KB OOD no-suggestion {acc['ood_no_suggestion_shipped_kb']:.3f}")
+    print(f"\nspeed ({spd['articles']} articles, {spd['texts_embedded']} texts, "
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
+    print(f"  cold build   {spd['cold_build_s']:7.1f} s  ({spd['embed_rate_per_s']:.0f} texts/s)")
+    print(f"  re-open      {spd['reopen_s']:7.2f} s")
+    print(f"  search p50   {spd['search_ms_p50']:7.1f} ms")
+    print(f"  search p95   {spd['search_ms_p95']:7.1f} ms")
+
+
+def bench(args: argparse.Namespace) -> None:
+    data = _data_dir(args.data)
+    work = cache_root() / "bench"
+    embedder = load_embedder()
+    queries = QueryVectors(embedder)
+    acc = accuracy(data, work, embedder, queries, args.quick)
+    spd = speed(data, work, embedder, args.quick)
+    _print_table(acc, spd)
+    print(json.dumps({"cpu_count": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
+                      "quick": args.quick, "accuracy": acc, "speed": spd}, indent=1))
+
+
+# --------------------------------------------------------------------------
+# Tuning (banking77 train only)
+# --------------------------------------------------------------------------
+
+
+def _dev_split(train: list[dict[str, str]], kb: KnowledgeBase) -> tuple[list[str], np.ndarray]:
+    in_kb = {q for a in kb.articles for q in a.questions}
+    dev = [r for r in train if " ".join(r["text"].split()) not in in_kb]
+    return [r["text"] for r in dev], _gold(kb, [r["category"] for r in dev])
+
+
+def _features(kb: KnowledgeBase, texts: list[str], vecs: np.ndarray) -> np.ndarray:
+    chunks = []
+    for i in range(0, len(texts), 256):
+        f = kb.features(texts[i : i + 256], vecs[i : i + 256])
+        chunks.append(np.stack([f[name] for name in FEATURES], axis=-1))
+    return np.concatenate(chunks)
+
+
+def _fit_weights(x: np.ndarray, gold: np.ndarray, fixed: dict[str, float]) -> dict[str, float]:
+    """Listwise softmax over articles of a linear score (conditional logit)."""
+    import torch
+
+    free = [i for i, n in enumerate(FEATURES) if n not in fixed]
+    xt = torch.tensor(x[:, :, free], dtype=torch.float32)
+    yt = torch.tensor(gold)
+    w = torch.zeros(len(free), requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=300, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(xt @ w, yt) + 1e-4 * (w * w).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    weights = dict(fixed)
+    weights.update({FEATURES[i]: round(float(v), 2) for i, v in zip(free, w.detach(), strict=True)})
+    return {n: weights[n] for n in FEATURES}
+
+
+def _fit_calibration(s: np.ndarray, margin: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple:
+    import torch
+
+    xt = torch.tensor(np.stack([s, margin], 1), dtype=torch.float32)
+    yt, wt = torch.tensor(y, dtype=torch.float32), torch.tensor(weight, dtype=torch.float32)
+    p = torch.zeros(3, requires_grad=True)
+    opt = torch.optim.LBFGS([p], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        z = p[0] + xt @ p[1:]
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(z, yt, reduction="none") * wt).sum() / wt.sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return tuple(round(float(v), 3) for v in p.detach())
+
+
+def tune(args: argparse.Namespace) -> None:
+    data = _data_dir(args.data)
+    embedder = load_embedder()
+    queries = QueryVectors(embedder)
+    train = _rows(data / "banking77" / "train.csv")
+    folder = cache_root() / "bench" / "banking77-10-shot"
+    _import(data / "banking77" / "train.csv", folder, 10)
+    fixed = {"passage": TUNE_FIXED["passage"], "bm25p": TUNE_FIXED["bm25p"]}
+    best = None
+    for shrink in (0.6, 0.7, 0.8):
+        for wk, ck in ((5.0, 0.5), (3.0, 0.3), (8.0, 1.0)):
+            opts = RetrievalOptions(lda_shrinkage=shrink, bm25_words_k=wk, bm25_chars_k=ck, rerank_weight=0)
+            kb = _open(folder, embedder, "KB 10-shot", opts)
+            texts, gold = _dev_split(train, kb)
+            vecs = queries(texts)
+            x = _features(kb, texts, vecs)
+            half = np.random.RandomState(0).permutation(len(texts))
+            a, b = half[: len(half) // 2], half[len(half) // 2 :]
+            w = _fit_weights(x[a], gold[a], fixed)
+            fused = x[b] @ np.array([w[n] for n in FEATURES])
+            top1 = float(np.mean(fused.argmax(1) == gold[b]))
+            print(f"shrinkage {shrink} bm25 k {wk}/{ck}: held-out top-1 {top1:.4f}", flush=True)
+            if best is None or top1 > best[0]:
+                best = (top1, shrink, wk, ck)
+    _, shrink, wk, ck = best
+    opts = RetrievalOptions(lda_shrinkage=shrink, bm25_words_k=wk, bm25_chars_k=ck, rerank_weight=0)
+    kb = _open(folder, embedder, "KB 10-shot", opts)
+    texts, gold = _dev_split(train, kb)
+    vecs = queries(texts)
+    x = _features(kb, texts, vecs)
+    weights = _fit_weights(x, gold, fixed)
+    print("weights:", weights)
+    sub = np.random.RandomState(1).permutation(len(texts))[:3000]
+    best_rr = (0.0, 0.0, 5, 0.7)
+    for weight in (0.0, 0.02, 0.05, 0.1):
+        for depth, rshrink in ((5, 0.7), (5, 0.5), (8, 0.7)):
+            kb.options = RetrievalOptions(weights=weights, lda_shrinkage=shrink, bm25_words_k=wk,
+                                          bm25_chars_k=ck, rerank_weight=weight, rerank_depth=depth,
+                                          rerank_shrinkage=rshrink)
+            fused = kb.score_all([texts[i] for i in sub], "hybrid", vecs[sub])
+            top1 = float(np.mean(fused.argmax(1) == gold[sub]))
+            print(f"rerank weight {weight} depth {depth} shrinkage {rshrink}: top-1 {top1:.4f}", flush=True)
+            if top1 > best_rr[0]:
+                best_rr = (top1, weight, depth, rshrink)
+            if weight == 0.0:
+                break
+    _, rweight, depth, rshrink = best_rr
+    kb.options = RetrievalOptions(weights=weights, lda_shrinkage=shrink, bm25_words_k=wk, bm25_chars_k=ck,
+                                  rerank_weight=rweight, rerank_depth=depth, rerank_shrinkage=rshrink)
+    _calibrate(kb, texts, vecs, gold, queries, data)
+
+
+def _calibrate(kb, texts, vecs, gold, queries, data: Path) -> None:
+    """Logistic P(top-1 is right) from the fused score and its margin; then pick the threshold."""
+    ood = [t for t in OOD_TUNE.splitlines() if t.strip()] + _abcd_customer_turns(data)
+    fused = kb.score_all(texts, "hybrid", vecs)
+    ood_fused = kb.score_all(ood, "hybrid", queries(ood))
+
+    def top_and_margin(f):
+        srt = np.sort(f, axis=1)
+        return srt[:, -1], srt[:, -1] - srt[:, -2]
+
+    s_id, m_id = top_and_margin(fused)
+    s_ood, m_ood = top_and_margin(ood_fused)
+    y = np.concatenate([fused.argmax(1) == gold, np.zeros(len(ood), bool)]).astype(float)
+    # Out-of-domain turns are few here but frequent in a real call: weigh them
+    # as a quarter of all the evidence.
+    w = np.concatenate([np.ones(len(texts)), np.full(len(ood), 0.33 * len(texts) / len(ood))])
+    cal = _fit_calibration(np.concatenate([s_id, s_ood]), np.concatenate([m_id, m_ood]), y, w)
+    kb.options.calibration = cal
+    conf_id = kb.confidence(fused).max(1)
+    conf_ood = kb.confidence(ood_fused).max(1)
+    right = fused.argmax(1) == gold
+    print("calibration:", cal)
+    print(f"{'threshold':>9} {'ID shown':>9} {'shown right':>12} {'OOD none':>9}")
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        shown = conf_id >= t
+        print(f"{t:9.2f} {shown.mean():9.3f} {right[shown].mean():12.3f} {(conf_ood < t).mean():9.3f}")
+    print("options:", kb.options)
+
+
+def _abcd_customer_turns(data: Path) -> list[str]:
+    path = data / "abcd" / "abcd_sample.json"
+    if not path.exists():
+        return []
+    convos = json.loads(path.read_text(encoding="utf-8"))
+    return [text for c in convos for who, text in c.get("original", []) if who == "customer"]
+
+
+TUNE_FIXED = {"passage": 1.2, "bm25p": 1.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="600 test questions, 10-shot KB, 200-article speed KB")
+    parser.add_argument("--tune", action="store_true", help="refit weights and calibration on train")
+    parser.add_argument("--data", help="folder holding banking77/ and dstc11-natcs/")
+    args = parser.parse_args()
+    tune(args) if args.tune else bench(args)
+
+
+if __name__ == "__main__":
+    main()
