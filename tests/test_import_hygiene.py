@@ -9,7 +9,7 @@ CORE = ["assist.audio", "assist.asr", "assist.events", "assist.pipeline", "assis
         "assist.deadair", "assist.session", "assist.cli", "assist.analyzer", "assist.store",
         "assist.review", "assist.redact", "assist.cli_store", "assist.phrases", "assist.cli_phrases",
         "assist.painpoints", "assist.cli_painpoints", "assist.capture", "assist.config",
-        "assist.cli_config"]
+        "assist.cli_config", "assist.kb", "assist.cli_kb"]
 
 
 @pytest.mark.parametrize("module", CORE)

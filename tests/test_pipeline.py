@@ -28,9 +28,10 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def sample_events(whisper_model, embedder):
+    from assist.kb import KbAdvisor
     from assist.phrases import PhraseDetector
 
-    analyzers = [DeadAirMonitor(), PhraseDetector(embedder=embedder)]
+    analyzers = [DeadAirMonitor(), PhraseDetector(embedder=embedder), KbAdvisor(embedder=embedder)]
     return run_file(whisper_model, sample_call(), analyzers=analyzers)
 
 
@@ -142,3 +143,15 @@ def test_sample_call_flags_each_banned_phrase_of_the_agent(sample_events, script
         assert flag.suggestion and flag.why
     # one final flag per phrase per utterance
     assert len(finals) == len({(f.phrase, f.start) for f in finals})
+
+
+def test_sample_call_suggests_the_card_arrival_article(sample_events, script):
+    suggestions = of_type(sample_events, "suggestion")
+    assert suggestions and suggestions[0].article == "card-arrival"
+    assert suggestions[0].title and 0.5 <= suggestions[0].score <= 1.0
+    # it comes while the customer is explaining, not after the call
+    first_turn = next(t for t in script["turns"] if t["speaker"] == "customer")
+    utterances = of_type(sample_events, "utterance")
+    said = next(u for u in utterances if u.speaker == "customer" and u.start >= first_turn["start"] - 0.5)
+    assert suggestions[0].t >= said.t
+    assert len({s.article for s in suggestions}) == len(suggestions), "no repeats"
