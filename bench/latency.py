@@ -128,10 +128,12 @@ def main() -> int:
     parser.add_argument("--long-minutes", type=float, default=30.0, help="0 skips the long call")
     parser.add_argument("--long-speed", type=float, default=1.0,
                         help="replay speed of the long call (>1 proves headroom faster)")
+    parser.add_argument("--partial-every", type=float, default=AsrOptions().partial_every,
+                        help="seconds of new speech between partial decodes")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
 
-    options = AsrOptions()
+    options = AsrOptions(partial_every=args.partial_every)
     model = load_whisper(load_specs()["asr"], cpu_threads=args.threads)
     rows = []
     events, pipeline, wall = run(model, args.file, 1.0, options)
