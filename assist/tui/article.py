@@ -1,14 +1,11 @@
 """The article modal (keys 1-3 on the live screen) and how it finds an article's text.
 
-The full text comes from ``assist.kb.article_body(article_id, kb_dir=None)``
-when the KB module provides it; until then the Markdown file ``<id>.md`` in
-the knowledge-base folder is read directly, and failing that the snippet the
-suggestion carried is shown.
+The full text comes from the KB folder through ``assist.kb.load_articles``;
+when the article cannot be found the snippet the suggestion carried is shown.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,29 +25,12 @@ ArticleLoader = Callable[[str, "Path | None"], "str | None"]
 
 def load_article(article_id: str, kb_dir: Path | None = None) -> str | None:
     """The body of an article (Markdown, front matter dropped), or None if not found."""
-    try:
-        kb = importlib.import_module("assist.kb")
-    except ModuleNotFoundError as exc:
-        if exc.name != "assist.kb":
-            raise
-        kb = None
-    if kb is not None and hasattr(kb, "article_body"):
-        return kb.article_body(article_id, kb_dir=kb_dir)
+    from ..kb import load_articles
+
     folder = Path(kb_dir) if kb_dir else shipped("kb")
     if not folder.is_dir():
         return None
-    for path in sorted(folder.rglob("*.md")):
-        if path.stem == article_id:
-            return strip_front_matter(path.read_text(encoding="utf-8"))
-    return None
-
-
-def strip_front_matter(text: str) -> str:
-    if text.startswith("---"):
-        end = text.find("\n---", 3)
-        if end >= 0:
-            return text[end + 4:].lstrip("\n")
-    return text
+    return next((a.body for a in load_articles(folder) if a.id == article_id), None)
 
 
 class ArticleScreen(ModalScreen[bool | None]):
