@@ -10,13 +10,9 @@ skip with the reason.
 
 from __future__ import annotations
 
-import glob
 import json
 import multiprocessing
-import os
-import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -25,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pg_server import PgServer, _bindir, run_as
 from sqlalchemy import func, select
 
 # The whole store suite runs again here with ``db_url`` pointing at PostgreSQL.
@@ -47,73 +44,16 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "assist" / "data" / "sample_call.json"
 
 
-def _bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PgServer:
-    """A throw-away PostgreSQL cluster on 127.0.0.1:port."""
-
-    def __init__(self, bindir: Path, base: Path, as_user: list[str]):
-        self.bindir, self.base, self.as_user = bindir, base, as_user
-        self.data = base / "data"
-        self.port = _free_port()
-
-    def _run(self, *args: str) -> None:
-        done = subprocess.run([*self.as_user, *args], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed: {done.stderr.strip() or done.stdout.strip()}")
-
-    def init(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--no-sync")
-
-    def start(self) -> None:
-        options = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "log"),
-                  "-o", options, "-w", "-t", "60", "start")
-
-    def stop(self) -> None:
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(sql)
-
-
 @pytest.fixture(scope="module")
 def pg_server():
     bindir = _bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
-    as_user: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="assist-pg-"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        try:
-            postgres = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server as")
-        if not shutil.which("runuser"):
-            pytest.skip("running as root and 'runuser' is missing")
-        os.chown(base, postgres.pw_uid, postgres.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
+    try:
+        as_user = run_as(base)  # initdb refuses to run as root
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
     server = PgServer(bindir, base, as_user)
     try:
         server.init()
