@@ -511,8 +511,10 @@ def snapshot_app(recorded) -> AssistApp:
 
 async def _settled(pilot) -> None:
     await call_over(pilot)
+    await pilot.app.workers.wait_for_complete()
     pilot.app.query_one(Transcript).scroll_end(animate=False)
-    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.5)  # batched panels and coalesced messages settle on a loaded machine
 
 
 @pytest.mark.parametrize("size", [(120, 40), (100, 30), (200, 60)])
