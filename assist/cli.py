@@ -202,32 +202,21 @@ def models(models_toml: Path | None, model: str | None, embeddings: str | None) 
         click.echo(f"{role:<11} {spec.name:<18} {resolved.size_mb:>7.1f}MB  {resolved.source}: {resolved.path}")
 
 
-def _register_optional_groups() -> None:
-    """Sub-command groups that live in their own modules."""
-    import importlib
-
+def _register_groups() -> None:
+    """Sub-commands that live in their own modules (each imports its library lazily)."""
     from .cli_config import config, devices
+    from .cli_kb import kb
+    from .cli_painpoints import kb_gaps, painpoints
+    from .cli_phrases import phrases
     from .cli_store import register
 
     register(main)  # calls, flags, verdict, export, db
-    main.add_command(config)
-    main.add_command(devices)
-    for module, attr in (("assist.cli_phrases", "phrases"), ("assist.cli_kb", "kb"),
-                         ("assist.cli_painpoints", "painpoints")):
-        try:
-            group = getattr(importlib.import_module(module), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        main.add_command(group)
-    if "kb" in main.commands:
-        from .cli_painpoints import kb_gaps
-
-        main.commands["kb"].add_command(kb_gaps)  # assist kb gaps: pain points without an article
+    for command in (config, devices, phrases, kb, painpoints):
+        main.add_command(command)
+    kb.add_command(kb_gaps)  # assist kb gaps: pain points without an article
 
 
-_register_optional_groups()
+_register_groups()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -63,34 +63,18 @@ class CallSettings:
 
 
 def default_analyzers(settings: CallSettings, store: Any = None) -> list[Analyzer]:
-    """Dead air always; the phrase detector, KB advisor and pain-point tracker when
-    their modules exist (the tracker keeps its state in ``store`` when there is one)."""
-    analyzers: list[Analyzer] = [DeadAirMonitor(settings.deadair_seconds)]
-    for factory in _optional_factories():
-        analyzers.append(factory(settings, store))
-    return analyzers
+    """Dead air, the phrase detector, the KB advisor and the pain-point tracker (which
+    keeps its state in ``store`` when there is one, shared by consecutive calls)."""
+    from .kb import KbAdvisor
+    from .painpoints import shared_tracker
+    from .phrases import PhraseDetector
 
-
-def _optional_factories() -> Iterable[Callable[[CallSettings, Any], Analyzer]]:
-    try:
-        from .phrases import PhraseDetector
-    except ModuleNotFoundError:
-        pass
-    else:
-        yield lambda s, store: PhraseDetector(s.phrases_dir, language=s.asr_options.language)
-    try:
-        from .kb import KbAdvisor
-    except ModuleNotFoundError:
-        pass
-    else:
-        yield lambda s, store: KbAdvisor(kb_dir=s.kb_dir)
-    try:
-        from .painpoints import shared_tracker
-    except ModuleNotFoundError:
-        pass
-    else:
-        # one tracker per process and store: consecutive calls share the pain points
-        yield lambda s, store: shared_tracker(store, load_embedder(s.embeddings))
+    return [
+        DeadAirMonitor(settings.deadair_seconds),
+        PhraseDetector(settings.phrases_dir, language=settings.asr_options.language),
+        KbAdvisor(kb_dir=settings.kb_dir),
+        shared_tracker(store, load_embedder(settings.embeddings)),
+    ]
 
 
 def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Iterable[Sink],
