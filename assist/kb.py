@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 import yaml
 
 from .analyzer import Analyzer
 from .errors import AssistError
 from .events import CUSTOMER, Event, Suggestion, Utterance
+from .models import cache_root
 from .resources import shipped
 
 Progress = Callable[[int, int], None]
@@ -417,11 +417,6 @@ class _Bm25:
 # --------------------------------------------------------------------------
 # Embedding cache
 # --------------------------------------------------------------------------
-
-
-def cache_root() -> Path:
-    """Where user caches live: ``$ASSIST_CACHE_DIR`` or the platform cache folder."""
-    return Path(os.environ.get("ASSIST_CACHE_DIR") or platformdirs.user_cache_dir("assist"))
 
 
 def text_key(text: str) -> str:

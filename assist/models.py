@@ -9,6 +9,7 @@ name that needs a download fails with one clear line.
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import threading
@@ -22,8 +23,11 @@ import platformdirs
 from .errors import AssistError
 from .resources import shipped
 
+log = logging.getLogger(__name__)
+
 ROLES = ("asr", "embeddings")
 DEFAULTS = {"asr": "tiny.en", "embeddings": "all-MiniLM-L6-v2"}
+RUNTIMES = ("onnx", "torch")
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,14 @@ class ModelSpec:
         name: a faster-whisper / sentence-transformers model name.
         path: an explicit local folder; wins over the name.
         compute_type: CTranslate2 compute type for the ASR model.
+        runtime: for embeddings, "onnx" (ONNX Runtime, exported once) or "torch".
     """
 
     role: str
     name: str
     path: str | None = None
     compute_type: str = "int8"
+    runtime: str = "onnx"
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,10 @@ def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict
             looks_local = override.startswith(("/", "./", "../", "~")) or "\\" in override
             if looks_local or Path(override).expanduser().exists():
                 explicit = str(Path(override).expanduser())
-        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"))
+        runtime = section.get("runtime", "onnx")
+        if runtime not in RUNTIMES:
+            raise AssistError(f"{path}: [{role}] runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"), runtime)
     return specs
 
 
@@ -93,7 +102,8 @@ def _package_dir(module: str, sub: str) -> Path | None:
     return folder if folder.exists() else None
 
 
-def _cache_dir() -> Path:
+def cache_root() -> Path:
+    """Where user caches live: ``$ASSIST_CACHE_DIR`` or the platform cache folder."""
     return Path(os.environ.get("ASSIST_CACHE_DIR") or platformdirs.user_cache_dir("assist"))
 
 
@@ -108,7 +118,7 @@ def _joined_whisper_base() -> Path | None:
         return None
     parts = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
     expected = sum(p.stat().st_size for p in parts)
-    target = _cache_dir() / "models" / "whisper-base"
+    target = cache_root() / "models" / "whisper-base"
     model_bin = target / "model.bin"
     with _join_lock:
         if model_bin.exists() and model_bin.stat().st_size == expected:
@@ -206,25 +216,46 @@ def load_whisper(spec: ModelSpec, cpu_threads: int | None = None) -> Any:
 
 
 def load_embedder(spec: ModelSpec | None = None) -> Any:
-    """Load (once per process) the sentence-transformers model for a spec."""
+    """Load (once per process) the sentence embedder for a spec.
+
+    The "onnx" runtime (the default) exports the model once and runs it with
+    ONNX Runtime; a model it cannot reproduce, or a failed export, falls back
+    to sentence-transformers on PyTorch with one logged line.
+    """
     spec = spec or load_specs()["embeddings"]
     resolved = resolve(spec)
-    key = ("embeddings", str(resolved.path), "")
+    key = ("embeddings", str(resolved.path), spec.runtime)
     with _load_lock:
         if key not in _loaded:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-            from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 
             hf_logging.disable_progress_bar()  # no "Loading weights" bar over the screen
-
-            try:
-                _loaded[key] = SentenceTransformer(str(resolved.path), device="cpu")
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise AssistError(f"cannot load embedding model from {resolved.path}: {exc}") from None
+            embedder = _onnx_embedder(resolved.path) if spec.runtime == "onnx" else None
+            _loaded[key] = embedder or _torch_embedder(resolved.path)
         return _loaded[key]
+
+
+def _onnx_embedder(path: Path) -> Any:
+    from .embedder import load_onnx_embedder
+
+    try:
+        return load_onnx_embedder(path, cache_root())
+    except Exception as exc:  # export needs torch+onnx; any failure keeps PyTorch
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        log.warning("embeddings: ONNX runtime unavailable for %s (%s); using PyTorch", path, reason)
+        return None
+
+
+def _torch_embedder(path: Path) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise AssistError(f"cannot load embedding model from {path}: {exc}") from None
 
 
 def is_multilingual(spec: ModelSpec) -> bool:

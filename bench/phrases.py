@@ -10,9 +10,9 @@ one utterance; a flag for the expected phrase is a true positive, any other flag
 a false positive.  The table goes to stdout, then the same figures as one JSON
 object (also written to --json if given).
 
-On a 2-core machine shared with other work, `--threads 1` (one torch intra-op
-thread) keeps the semantic p95 several times lower than torch's default of one
-thread per core, which then fight other processes for the cores; `--repeat 3`
+The semantic matcher embeds with the configured runtime: ONNX Runtime on one
+thread by default; `--runtime torch` measures sentence-transformers on PyTorch
+(one intra-op thread, as the live pipeline runs it) for comparison.  `--repeat 3`
 keeps each line's fastest run, i.e. the CPU cost without interference.
 """
 
@@ -26,12 +26,13 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from assist.models import RUNTIMES, load_embedder, load_specs  # noqa: E402
 from assist.phrases import MATCHERS, PhraseDetector  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -169,17 +170,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="time each line N times, keep the best")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset of "
                         + ", ".join(CONFIGS))
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="onnx",
+                        help="embedding runtime of the semantic matcher (default: onnx)")
     args = parser.parse_args()
 
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(1)  # as the live pipeline does (session.build_pipeline)
+    spec = replace(load_specs()["embeddings"], runtime=args.runtime)
     configs = [c for c in args.configs.split(",") if c]
     lines = load_lines()
     t0 = time.perf_counter()
-    detector = PhraseDetector(semantic="+semantic" in configs)
+    detector = PhraseDetector(semantic="+semantic" in configs,
+                              embedder=load_embedder(spec) if "+semantic" in configs else None)
     detector.check("warm up the embedder and the example vectors", "agent")
     detector.check("预热", "agent")
     load_s = time.perf_counter() - t0
@@ -188,7 +191,7 @@ def main() -> None:
 
     print(f"{len(lines)} lines ({sum(x.language == 'en' for x in lines)} en, "
           f"{sum(x.language == 'zh' for x in lines)} zh); cpu_count={os.cpu_count()}, "
-          f"torch threads={torch.get_num_threads()}, load+warm-up {load_s:.1f} s\n")
+          f"embedding runtime={args.runtime}, load+warm-up {load_s:.1f} s\n")
     print(table(results, phrases))
     if args.errors:
         print()
@@ -197,7 +200,7 @@ def main() -> None:
     report = {
         "lines": len(lines),
         "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
+        "embedding_runtime": args.runtime,
         "python": platform.python_version(),
         "configs": {
             r.config: {
