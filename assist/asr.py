@@ -3,7 +3,8 @@
 Each transcriber runs the Silero VAD bundled with faster-whisper on its audio as
 it arrives.  While someone speaks it asks for *partial* decodes of the speech so
 far; text two consecutive decodes agree on is committed (LocalAgreement, as in
-whisper_streaming).  When they stop it asks for one *final* decode with word
+whisper_streaming) and the newest decode's remaining words are shown after it
+as a tentative tail, so a word is on screen after one decode, not two.  When they stop it asks for one *final* decode with word
 timestamps.  Decoding itself is not done here on arrival: the transcribers
 hand out ``DecodeJob``s and a scheduler (``DecodeScheduler``) decides which runs
 next, so two speakers share one loaded model and neither starves.
@@ -184,6 +185,7 @@ class _Speech:
     last_partial_at: int = 0
     hypothesis: list[str] = field(default_factory=list)
     committed: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
     early: DecodeJob | None = None
     early_result: list[Utterance] | None = None
 
@@ -402,10 +404,18 @@ class StreamingTranscriber:
         words = " ".join(s.text.strip() for s in segments if self._keep(s)).split()
         agreed = agreed_prefix(speech.hypothesis, words)
         speech.hypothesis = words
-        if agreed <= len(speech.committed):
+        if agreed > len(speech.committed):
+            speech.committed = words[:agreed]
+        committed = speech.committed
+        # The tentative tail is shown only while the newest decode still agrees with
+        # everything committed; otherwise the screen keeps the committed words alone.
+        extends = agreed_prefix(committed, words) == len(committed)
+        shown = committed + (words[len(committed):] if extends else [])
+        if not shown or shown == speech.shown:
             return []
-        speech.committed = words[:agreed]
-        return [Partial(speaker=self.speaker, text=" ".join(speech.committed), start=job.offset)]
+        speech.shown = shown
+        return [Partial(speaker=self.speaker, text=" ".join(shown), start=job.offset,
+                        stable=len(committed))]
 
     def _decode_final(self, job: DecodeJob) -> list[Utterance]:
         segments, info = self._transcribe(job.audio, final=True)

@@ -56,12 +56,23 @@ class Ready(Event):
 
 @dataclass
 class Partial(Event):
-    """Text two consecutive decodes agree on, while the speaker is still talking."""
+    """What the speaker is saying so far, while they are still talking.
+
+    ``text`` is the newest hypothesis: its first ``stable`` words are the ones two
+    consecutive decodes agreed on (LocalAgreement) and will not change before the
+    final; the rest is tentative, shown at once and replaced as it firms up.
+    """
 
     type: ClassVar[str] = "partial"
     speaker: str = AGENT
     text: str = ""
     start: float = 0.0
+    stable: int = 0
+
+    @property
+    def stable_text(self) -> str:
+        """The agreed words only: what analyzers act on."""
+        return " ".join(self.text.split()[: self.stable])
 
 
 @dataclass

@@ -1741,12 +1741,13 @@ class PhraseDetector(Analyzer):
 
     def feed_partial(self, partial: Partial) -> list[Flag]:
         """Early flags (final=False) from the cheap matchers, once per phrase per utterance."""
-        if not partial.text.strip():
+        text = partial.stable_text  # tentative words may still change: never flag on them
+        if not text.strip():
             return []
         raised = self._early.setdefault(partial.speaker, set())
         flags = []
         # a partial has no word times yet: both ends are the utterance's start
-        for flag in self._flags(partial.text, partial.speaker, None, ("exact", "fuzzy"),
+        for flag in self._flags(text, partial.speaker, None, ("exact", "fuzzy"),
                                 partial.start, partial.start):
             if flag.phrase not in raised:
                 raised.add(flag.phrase)

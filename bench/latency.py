@@ -2,7 +2,10 @@
 
 Prints, with the machine's core count, as a table and as JSON:
 - end of speech → final utterance latency, p50 / p95;
-- how soon a spoken word is on screen (first partial or final that shows it);
+- how soon a spoken word is on screen (first partial or final that shows it as
+  the word it finally is), and the same counting agreed partial words only
+  (the LocalAgreement-only baseline, what the screen showed before the
+  tentative tail);
 - real-time factor (decode seconds / audio seconds), peak RSS;
 - a long call (default 30 minutes, built by looping the bundled sample call)
   replayed at ``--long-speed`` x real time: whether it keeps up without a growing
@@ -18,8 +21,10 @@ within 1.0 s; peak RSS <= 1.5 GB; no backlog.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import resource
 import sys
 import tempfile
@@ -58,8 +63,19 @@ def final_latencies(events: list[Event], speed: float) -> list[tuple[float, floa
     return [(e.end, e.t - e.end / speed) for e in events if isinstance(e, Utterance)]
 
 
-def word_latencies(events: list[Event], speed: float) -> list[float]:
-    """For each final word: when it first showed on screen (partial or final) after it was spoken."""
+def _key(word: str) -> str:
+    return re.sub(r"[^\w']", "", word.lower())
+
+
+def word_latencies(events: list[Event], speed: float, agreed_only: bool = False) -> list[float]:
+    """For each final word: when it first showed on screen, as the word it finally is.
+
+    A partial shows a final word when the two word sequences, aligned (difflib,
+    case and punctuation aside), match there; a tentative word that is later
+    revised does not count.  Words never
+    shown right before the final count at the final.  ``agreed_only`` counts only
+    the agreed (stable) words of partials: the LocalAgreement-only baseline.
+    """
     partials: dict[tuple[str, float], list[Partial]] = {}
     for e in events:
         if isinstance(e, Partial):
@@ -68,12 +84,17 @@ def word_latencies(events: list[Event], speed: float) -> list[float]:
     utterances = [e for e in events if isinstance(e, Utterance)]
     for u in utterances:
         # partials of this utterance share its speaker and began at or before its first word
-        candidates = [p for (spk, start), ps in partials.items()
+        candidates = [(p.t, [_key(w) for w in p.text.split()[: p.stable if agreed_only else None]])
+                      for (spk, start), ps in partials.items()
                       if spk == u.speaker and start <= u.start + 0.5 and start >= u.start - 1.0
                       for p in ps]
-        for k, word in enumerate(u.words):
-            shown = next((p.t for p in candidates if len(p.text.split()) > k), u.t)
-            out.append(shown - word.end / speed)
+        final = [_key(w.word) for w in u.words]
+        shown = [u.t] * len(final)
+        for t, ws in sorted(candidates, key=lambda c: c[0]):
+            for block in difflib.SequenceMatcher(None, ws, final, autojunk=False).get_matching_blocks():
+                for k in range(block.b, block.b + block.size):
+                    shown[k] = min(shown[k], t)
+        out.extend(max(0.0, when - w.end / speed) for when, w in zip(shown, u.words, strict=True))
     return out
 
 
@@ -92,6 +113,7 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
     finals = final_latencies(events, speed)
     lat = [x for _, x in finals]
     words = word_latencies(events, speed)
+    agreed = word_latencies(events, speed, agreed_only=True)
     audio = pipeline.stats.audio_seconds
     row = {
         "run": name,
@@ -102,6 +124,8 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
         "final_p95_s": round(pct(lat, 95), 3),
         "word_on_screen_p50_s": round(pct(words, 50), 3),
         "word_on_screen_p95_s": round(pct(words, 95), 3),
+        "word_agreed_p50_s": round(pct(agreed, 50), 3),
+        "word_agreed_p95_s": round(pct(agreed, 95), 3),
         "rtf": round(pipeline.stats.decode_seconds / max(audio, 1e-9), 3),
         "decodes_partial": pipeline.stats.decodes["partial"],
         "decodes_final": pipeline.stats.decodes["final"],

@@ -44,16 +44,23 @@ def test_utterances_have_word_times_inside_their_span(jfk_events):
         assert all(a.start <= b.start for a, b in zip(u.words, u.words[1:], strict=False))
 
 
-def test_partials_are_agreed_prefixes_that_grow(jfk_events):
+def test_partials_show_a_tentative_tail_after_agreed_words_that_only_grow(jfk_events):
     partials = of_type(jfk_events, "partial")
     assert partials, "no partial text while speaking"
-    # within one utterance (same start) committed text only grows
-    by_start: dict[float, list[str]] = {}
+    by_start: dict[float, list] = {}
     for p in partials:
-        by_start.setdefault(p.start, []).append(words(p.text))
-    for texts in by_start.values():
-        for a, b in zip(texts, texts[1:], strict=False):
-            assert b.startswith(a.split()[0]) and len(b.split()) > len(a.split())
+        assert 0 <= p.stable <= len(p.text.split())
+        by_start.setdefault(p.start, []).append(p)
+    tentative = 0
+    for ps in by_start.values():
+        for a, b in zip(ps, ps[1:], strict=False):
+            # agreed words never change and never shrink; the tail may
+            assert b.stable >= a.stable and words(b.stable_text).startswith(words(a.stable_text))
+            assert b.text != a.text
+        tentative += sum(p.stable < len(p.text.split()) for p in ps)
+    assert tentative, "every partial waited for agreement: no tentative tail was shown"
+    # the first words show after one decode, before any agreement
+    assert partials[0].stable == 0 and partials[0].text
 
 
 def test_each_channel_goes_to_its_own_speaker(whisper_model, shared_data):

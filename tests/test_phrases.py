@@ -254,22 +254,36 @@ def test_feed_uses_word_timestamps():
     assert (flag.start, flag.end) == (4.0, 5.0)  # no words: the utterance's own times
 
 
+def agreed(speaker: str, text: str, start: float, stable: int | None = None) -> Partial:
+    """A partial whose words two decodes agreed on (all of them unless ``stable`` says)."""
+    return Partial(speaker=speaker, text=text, start=start,
+                   stable=len(text.split()) if stable is None else stable)
+
+
 def test_partials_raise_early_flags_once_and_the_utterance_settles_them():
     detector = PhraseDetector(semantic=False)
-    first = detector.feed_partial(Partial(speaker="agent", text="please calm down", start=3.0))
+    first = detector.feed_partial(agreed("agent", "please calm down", 3.0))
     assert ids(first) == {"calm-down"} and not first[0].final
     assert (first[0].start, first[0].end) == (3.0, 3.0)
-    again = detector.feed_partial(Partial(speaker="agent", text="please calm down sir", start=3.0))
+    again = detector.feed_partial(agreed("agent", "please calm down sir", 3.0))
     assert again == []  # once per phrase per utterance
     final = detector.feed(Utterance(speaker="agent", start=3.0, end=4.0,
                                     text="please calm down sir"))
     assert ids(final) == {"calm-down"} and final[0].final  # confirmed
-    early = detector.feed_partial(Partial(speaker="agent", text="please calm down", start=9.0))
+    early = detector.feed_partial(agreed("agent", "please calm down", 9.0))
     assert ids(early) == {"calm-down"}  # a new utterance may flag again
     withdrawn = detector.feed(Utterance(speaker="agent", start=9.0, end=10.0,
                                         text="please come downstairs to reception"))
     assert withdrawn == []  # no final flag: the early one is withdrawn
-    assert detector.feed_partial(Partial(speaker="customer", text="calm down", start=1)) == []
+    assert detector.feed_partial(agreed("customer", "calm down", 1)) == []
+
+
+def test_tentative_partial_words_raise_no_early_flag():
+    detector = PhraseDetector(semantic=False)
+    # "calm down" is only in the tentative tail: the next decode may hear it otherwise
+    assert detector.feed_partial(agreed("agent", "please calm down", 3.0, stable=1)) == []
+    firmed = detector.feed_partial(agreed("agent", "please calm down now", 3.0, stable=3))
+    assert ids(firmed) == {"calm-down"}
 
 
 # --------------------------------------------------------------------------- packs and lint
