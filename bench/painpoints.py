@@ -172,7 +172,7 @@ def speed(embedder, vectors: np.ndarray) -> dict:
     cluster_embeddings(pick, PainPointOptions())
     cluster_10k = time.perf_counter() - started
     tracker = PainPointTracker(embedder=embedder, options=PainPointOptions(
-        recluster_every=10**9, background=False))
+        recluster_every=10**9, recluster_fraction=0, background=False))
     texts = ["my card has not arrived yet", "I was charged twice for one purchase",
              "the app will not let me log in", "my transfer is still pending"] * 10
     for text in texts:

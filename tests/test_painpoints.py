@@ -116,7 +116,8 @@ CHARGE = ["I was charged twice for the same purchase", "there is a double charge
 
 
 def _tracker(embedder, store=None, **kw) -> PainPointTracker:
-    options = PainPointOptions(background=False, recluster_every=10**6, **kw)
+    options = PainPointOptions(background=False, recluster_every=10**6, recluster_fraction=0,
+                               **kw)
     return PainPointTracker(store=store, embedder=embedder, options=options)
 
 
