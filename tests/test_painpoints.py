@@ -373,3 +373,35 @@ def test_calls_with_the_same_complaint_raise_one_painpoint_event(tmp_path, embed
     rows = json.loads(listed.output)
     assert rows[0]["id"] == raised[0].cluster and rows[0]["count"] == 6 and rows[0]["calls"] == 6
     store.close()
+
+
+def test_the_rule_counts_calls_not_repeats(embedder):
+    tracker = _tracker(embedder, min_count=3, rise_factor=3)
+    for i, text in enumerate(CARD):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    tracker.recluster()
+    # one customer says it again and again: one call, no warning
+    said = [tracker.observe(CARD[i % 5], when=T0 + timedelta(minutes=10 + i), call_id="c1")
+            for i in range(6)]
+    assert not any(said)
+    # a third call about it within the hour does warn, with the count of calls
+    events = tracker.observe(CARD[0], when=T0 + timedelta(minutes=30), call_id="c2")
+    assert [e.count for e in events] == [3]
+
+
+def test_a_young_tracker_finds_its_first_pain_point_within_a_call(embedder):
+    options = PainPointOptions(background=False)  # recluster_every 50, recluster_fraction 0.1
+    tracker = PainPointTracker(embedder=embedder, options=options)
+    for i, text in enumerate(CARD[:3]):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    assert len(tracker.points) == 1  # after 3 problems, not 50
+    assert "card" in next(iter(tracker.points.values()))
+
+
+def test_call_commands_take_the_alert_thresholds_and_explain_the_rule():
+    from assist.cli import main
+
+    for command in ("replay", "demo", "live"):
+        shown = CliRunner().invoke(main, [command, "--help"])
+        assert shown.exit_code == 0
+        assert "--alert-min-count" in shown.output and "RECENT" in shown.output
