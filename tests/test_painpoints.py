@@ -405,3 +405,21 @@ def test_call_commands_take_the_alert_thresholds_and_explain_the_rule():
         shown = CliRunner().invoke(main, [command, "--help"])
         assert shown.exit_code == 0
         assert "--alert-min-count" in shown.output and "RECENT" in shown.output
+
+
+def test_fragments_join_a_close_bigger_cluster_and_distinct_ones_stay():
+    from assist.painpoints import _merge_fragments
+
+    rng = np.random.default_rng(0)
+    axes = np.eye(8, dtype=np.float32)
+
+    def blob(direction, n):
+        points = direction + rng.normal(0, 0.05, (n, 8)).astype(np.float32)
+        return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    near = (axes[0] + 0.8 * axes[1]) / np.linalg.norm(axes[0] + 0.8 * axes[1])  # cos 0.78
+    vectors = np.concatenate([blob(axes[0], 100), blob(near, 4), blob(axes[2], 4),
+                              blob(axes[3], 2)])
+    labels = np.array([0] * 100 + [1] * 4 + [2] * 4 + [-1] * 2)
+    merged = _merge_fragments(vectors, labels, fragment=5, similarity=0.55)
+    assert merged.tolist() == [0] * 104 + [2] * 4 + [-1] * 2
