@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from .cli_painpoints import RULE_HELP, alert_flags, options_from
 from .errors import AssistError
 
 
@@ -65,6 +66,7 @@ def call_options(func: Callable) -> Callable:
         click.option("--agent", metavar="NAME",
                      help="Who takes the call (default: $ASSIST_AGENT, else the login name)."),
     ]
+    func = alert_flags("alert-")(func)
     for option in reversed(options):
         func = option(func)
     return func
@@ -85,7 +87,7 @@ def _language(model_name: str, language: str | None) -> str | None:
 
 
 def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
-              live: bool = False) -> None:
+              live: bool = False, **alerts) -> None:
     import os
 
     from .config import load as load_config
@@ -98,7 +100,8 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
         store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
                                   deadair_seconds=deadair_seconds, language_rule=_language,
-                                  store=store, db=db, agent=agent)
+                                  store=store, db=db, agent=agent,
+                                  painpoints=options_from(**alerts))
     if jsonl:
         run_jsonl(source, settings)
     else:
@@ -108,7 +111,7 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
 # ---------------------------------------------------------------- calls
 
 
-@main.command()
+@main.command(epilog=RULE_HELP)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--realtime", is_flag=True,
               help="Feed the file at real-time pace, as a live call (then t - end is the true latency).")
@@ -127,7 +130,7 @@ def replay(file: Path, realtime: bool, channels: str | None, **opts) -> None:
     _run_call(FileSource(file, realtime=realtime, channels=channels), **opts)
 
 
-@main.command()
+@main.command(epilog=RULE_HELP)
 @click.option("--fast", is_flag=True, help="Feed the sample as fast as possible instead of in real time.")
 @call_options
 def demo(fast: bool, **opts) -> None:
@@ -141,7 +144,7 @@ def demo(fast: bool, **opts) -> None:
     _run_call(FileSource(path, realtime=not fast), **opts)
 
 
-@main.command()
+@main.command(epilog=RULE_HELP)
 @click.option("--device", metavar="INDEX|NAME",
               help="One input device by index or part of its name (see 'assist devices'); a stereo "
                    "device or loopback gives agent and customer. Default: the system default input.")

@@ -20,14 +20,16 @@ from .errors import AssistError
 
 RULE_HELP = """
 \b
-Early warning (live calls): for each pain point, RECENT is its count in the
-last --window (default 1 h); BASELINE is its average count per window over
-the --baseline period before that (default 7 days; at least 1, and 1 while
-the history is shorter than a window). A 'painpoint' event is raised when
+Early warning (live calls): for each pain point, RECENT is the number of
+calls that raised it in the last --window (default 1 h; a customer who says
+it five times is one call); BASELINE is its average per window over the
+--baseline period before that (default 7 days; at least 1, and 1 while the
+history is shorter than a window). A 'painpoint' event is raised when
 RECENT >= --min-count (default 5) and RECENT >= --factor (default 3) x
 BASELINE, once per rise: not again until the rise has subsided and
 --cooldown (default 1 h) has passed. 'assist painpoints rising' applies the
-rule to the store now.
+rule to the store now; the commands that run calls take the same thresholds
+as --alert-window, --alert-baseline, ...
 """
 
 
@@ -35,24 +37,33 @@ def _hours(value: float) -> float:
     return value * 3600.0
 
 
-def alert_options(func):
-    """The early-warning thresholds, for 'painpoints rising' and the commands that run calls."""
-    options = [
-        click.option("--window", "pp_window", type=float, default=1.0, show_default=True,
-                     metavar="HOURS", help="Early warning: the recent window."),
-        click.option("--baseline", "pp_baseline", type=float, default=7 * 24.0,
-                     show_default=True, metavar="HOURS",
-                     help="Early warning: history before the window that sets the usual rate."),
-        click.option("--factor", "pp_factor", type=float, default=3.0, show_default=True,
-                     help="Early warning: how many times the usual rate counts as a rise."),
-        click.option("--min-count", "pp_min_count", type=int, default=5, show_default=True,
-                     help="Early warning: the fewest problems in the window that can warn."),
-        click.option("--cooldown", "pp_cooldown", type=float, default=1.0, show_default=True,
-                     metavar="HOURS", help="Early warning: quiet time after a warning."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+def alert_flags(prefix: str = ""):
+    """The early-warning thresholds as options named --{prefix}window, ...: bare for
+    'painpoints rising', with 'alert-' on the commands that run calls."""
+    def decorate(func):
+        options = [
+            click.option(f"--{prefix}window", "pp_window", type=float, default=1.0,
+                         show_default=True, metavar="HOURS", help="Early warning: the recent window."),
+            click.option(f"--{prefix}baseline", "pp_baseline", type=float, default=7 * 24.0,
+                         show_default=True, metavar="HOURS",
+                         help="Early warning: history before the window that sets the usual rate."),
+            click.option(f"--{prefix}factor", "pp_factor", type=float, default=3.0,
+                         show_default=True,
+                         help="Early warning: how many times the usual rate counts as a rise."),
+            click.option(f"--{prefix}min-count", "pp_min_count", type=int, default=5,
+                         show_default=True,
+                         help="Early warning: the fewest calls in the window that can warn."),
+            click.option(f"--{prefix}cooldown", "pp_cooldown", type=float, default=1.0,
+                         show_default=True, metavar="HOURS",
+                         help="Early warning: quiet time after a warning."),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+alert_options = alert_flags()
 
 
 def options_from(pp_window: float = 1.0, pp_baseline: float = 168.0, pp_factor: float = 3.0,
@@ -346,14 +357,14 @@ def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -
 
 
 @painpoints.command("rising", help="Apply the early-warning rule to the store now: each pain "
-                   "point's recent count, its usual count per window, and whether it would "
+                   "point's recent calls, its usual calls per window, and whether it would "
                    "warn.\n" + RULE_HELP)
 @db_option
 @alert_options
 def rising(db: str | None, **flags) -> None:
     from sqlalchemy import func, select
 
-    from .painpoints import rise
+    from .painpoints import call_times, rise
     from .store import painpoint_items
 
     options = options_from(**flags)
@@ -363,13 +374,14 @@ def rising(db: str | None, **flags) -> None:
         rows = load_rows(store)
         with store.engine.connect() as conn:
             start = conn.execute(select(func.min(items.seen))).scalar()
-            times: dict[str, list[datetime]] = {}
-            for pid, seen in conn.execute(select(items.painpoint_id, items.seen)
-                                          .where(items.painpoint_id.is_not(None))):
-                times.setdefault(pid, []).append(seen)
+            mentions: dict[str, list[tuple[str | None, datetime]]] = {}
+            for pid, call_id, seen in conn.execute(
+                    select(items.painpoint_id, items.call_id, items.seen)
+                    .where(items.painpoint_id.is_not(None))):
+                mentions.setdefault(pid, []).append((call_id, seen))
     click.echo(f"{'id':<8} {'label':<36} {'recent':>6} {'usual':>6}  warns")
     for row in rows:
-        recent, usual = rise(sorted(times.get(row.id, [])), now, options, start)
+        recent, usual = rise(call_times(mentions.get(row.id, [])), now, options, start)
         warns = recent >= options.min_count and recent >= options.rise_factor * usual
         click.echo(f"{row.id:<8} {row.label[:36]:<36} {recent:>6} {usual:>6.1f}  "
                    f"{'YES' if warns else 'no'}")

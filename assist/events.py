@@ -127,7 +127,8 @@ class Suggestion(Event):
 
 @dataclass
 class PainPoint(Event):
-    """A recurring customer problem that is rising across calls."""
+    """A recurring customer problem that is rising across calls; ``count`` is the number
+    of calls that raised it in the early-warning window."""
 
     type: ClassVar[str] = "painpoint"
     cluster: str = ""

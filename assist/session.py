@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analyzer import Analyzer
 from .asr import AsrOptions
@@ -20,6 +20,9 @@ from .deadair import DeadAirMonitor
 from .events import Event, Flag
 from .models import ModelSpec, load_embedder, load_specs, load_whisper
 from .pipeline import Pipeline, Sink
+
+if TYPE_CHECKING:
+    from .painpoints import PainPointOptions
 
 
 @dataclass
@@ -37,6 +40,8 @@ class CallSettings:
         store: keep the call in the store (assist.store).
         db: the store's URL or SQLite path (None: $ASSIST_DB, else the user data folder).
         agent: who takes the call (None: $ASSIST_AGENT, else the login name).
+        painpoints: pain-point options, the early-warning thresholds among them
+            (None: the defaults).
     """
 
     asr: ModelSpec
@@ -49,6 +54,7 @@ class CallSettings:
     store: bool = False
     db: str | None = None
     agent: str | None = None
+    painpoints: PainPointOptions | None = None
 
     @classmethod
     def build(cls, model: str | None = None, models_toml: Path | None = None,
@@ -73,7 +79,7 @@ def default_analyzers(settings: CallSettings, store: Any = None) -> list[Analyze
         DeadAirMonitor(settings.deadair_seconds),
         PhraseDetector(settings.phrases_dir, language=settings.asr_options.language),
         KbAdvisor(kb_dir=settings.kb_dir),
-        shared_tracker(store, load_embedder(settings.embeddings)),
+        shared_tracker(store, load_embedder(settings.embeddings), settings.painpoints),
     ]
 
 

@@ -182,6 +182,15 @@ painpoint_items = Table(  # v3: what the pain-point tracker clusters
     Index("ix_painpoint_items_seen", "seen"),
     Index("ix_painpoint_items_painpoint", "painpoint_id"),
 )
+painpoint_runs = Table(  # v4: one row per committed re-clustering of the pain points
+    "painpoint_runs", metadata,
+    # unique: of two machines that re-clustered the same state, only one commits
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False),
+    Column("host", String(200)),
+    Column("items", Integer),
+    Column("clusters", Integer),
+)
 reviews = Table(
     "reviews", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -274,6 +283,16 @@ def _v3(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v4(conn: Connection) -> None:
+    """Pain-point runs: each committed re-clustering, so machines sharing the store take turns."""
+    md = MetaData()
+    Table("painpoint_runs", md, Column("generation", Integer, primary_key=True,
+                                       autoincrement=False),
+          Column("at", DateTime, nullable=False), Column("host", String(200)),
+          Column("items", Integer), Column("clusters", Integer))
+    md.create_all(conn)
+
+
 def _add_column(conn: Connection, table: str, column: Column) -> None:
     quote = conn.dialect.identifier_preparer.quote
     kind = column.type.compile(dialect=conn.dialect)
@@ -291,6 +310,7 @@ MIGRATIONS: list[Migration] = [
     Migration(1, "calls, agents, utterances, flags, suggestions, reviews", _v1),
     Migration(2, "suggestion feedback, teams, call duration/host, pain points, indexes", _v2),
     Migration(3, "pain-point items (tracker state)", _v3),
+    Migration(4, "pain-point runs (re-clustering across machines)", _v4),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

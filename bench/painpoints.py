@@ -9,40 +9,56 @@ noise share and clustering time per 1,000 utterances, for agglomerative
 next to KMeans told the true k.  --speed also times 10,000 utterances and the
 online assignment.  Embeddings: all-MiniLM-L6-v2 (problem statements).
 
-Last run (2 shared cores, load average ~5; s/1k = clustering seconds per 1,000
-utterances, embedding not included):
+Last run (2 shared cores with other work, load average ~3.5 during the run; s/1k =
+clustering seconds per 1,000 utterances, embedding not included):
 
-    dataset          method                 ACC   NMI   ARI    k true noise   s/1k
-    banking77-test   kmeans-true-k         62.4  79.1  50.2   77   77   0.0  6.524
-    banking77-test   agglo-0.45+reassign   54.1  80.5  48.0  146   77 0.008   0.52
-    banking77-test   agglo-0.45            53.2  79.2  44.8  146   77 0.044  0.436
-    banking77-test   agglo-0.50            48.6  77.6  38.7  101   77 0.026  0.411
-    banking77-test   hdbscan-5             38.1  58.9   2.7  113   77 0.469  5.907
-    banking77-test   hdbscan-5+reassign    58.3  79.3  48.7  113   77 0.019  4.183
-    banking77-test   community-0.70        40.6  69.9  15.7  217   77 0.158  0.095
-    banking77-20     kmeans-true-k         86.1  89.1  80.1   20   20   0.0  2.007
-    banking77-20     agglo-0.45+reassign   71.6  85.3  68.5   37   20  0.01  0.124
-    banking77-20     agglo-0.45            69.6  82.8  64.2   37   20 0.065  0.161
-    banking77-20     agglo-0.50            72.9  85.4  69.3   27   20  0.04  0.096
-    banking77-20     hdbscan-5             56.1  67.7  20.7   28   20  0.34  0.724
-    banking77-20     hdbscan-5+reassign    74.4  85.0  69.6   28   20 0.025  0.776
-    banking77-20     community-0.70        55.5  72.6  35.7   52   20 0.182  0.051
-    dstc11-dev       kmeans-true-k         63.0  82.7  57.1   22   22   0.0  0.883
-    dstc11-dev       agglo-0.45+reassign   74.8  85.8  69.5   33   22 0.014  0.192
-    dstc11-dev       agglo-0.45            74.3  84.7  68.1   33   22 0.036  0.136
-    dstc11-dev       agglo-0.50            71.0  83.0  72.8   20   22 0.033   0.12
-    dstc11-dev       hdbscan-5             51.7  68.5  18.2   37   22 0.297  0.854
-    dstc11-dev       hdbscan-5+reassign    61.6  82.9  46.2   37   22 0.013  0.823
-    dstc11-dev       community-0.70        66.0  75.6  52.6   42   22 0.127  0.025
-    {"cluster_10000_s": 36.7, "online_ms_per_utterance_1_threads": 38.4, "online_ms_per_utterance_2_threads": 225.3}
+    dataset          method                      ACC   NMI   ARI    k true noise   s/1k
+    banking77-test   kmeans-true-k              62.4  79.1  50.2   77   77   0.0  1.272
+    banking77-test   agglo-0.45+merge+reassign  59.2  80.1  49.9   69   77 0.011  0.361
+    banking77-test   agglo-0.45+reassign        54.1  80.5  48.0  146   77 0.008  0.354
+    banking77-test   agglo-0.45                 53.2  79.2  44.8  146   77 0.044   0.35
+    banking77-test   agglo-0.50                 48.6  77.6  38.7  101   77 0.026  0.362
+    banking77-test   hdbscan-5                  38.1  58.9   2.7  113   77 0.469  2.702
+    banking77-test   hdbscan-5+reassign         58.3  79.3  48.7  113   77 0.019  2.667
+    banking77-test   community-0.70             40.6  69.9  15.7  217   77 0.158  0.058
+    banking77-20     kmeans-true-k              86.1  89.1  80.1   20   20   0.0  1.858
+    banking77-20     agglo-0.45+merge+reassign  71.6  85.1  68.4   36   20 0.011  0.096
+    banking77-20     agglo-0.45+reassign        71.6  85.3  68.5   37   20  0.01  0.151
+    banking77-20     agglo-0.45                 69.6  82.8  64.2   37   20 0.065  0.142
+    banking77-20     agglo-0.50                 72.9  85.4  69.3   27   20  0.04  0.089
+    banking77-20     hdbscan-5                  56.1  67.7  20.7   28   20  0.34  0.653
+    banking77-20     hdbscan-5+reassign         74.4  85.0  69.6   28   20 0.025  0.679
+    banking77-20     community-0.70             55.5  72.6  35.7   52   20 0.182  0.029
+    dstc11-dev       kmeans-true-k              63.0  82.7  57.1   22   22   0.0  0.094
+    dstc11-dev       agglo-0.45+merge+reassign  75.7  86.2  69.6   26   22 0.014  0.097
+    dstc11-dev       agglo-0.45+reassign        74.8  85.8  69.5   33   22 0.014  0.093
+    dstc11-dev       agglo-0.45                 74.3  84.7  68.1   33   22 0.036  0.092
+    dstc11-dev       agglo-0.50                 71.0  83.0  72.8   20   22 0.033  0.093
+    dstc11-dev       hdbscan-5                  51.7  68.5  18.2   37   22 0.297  0.644
+    dstc11-dev       hdbscan-5+reassign         61.6  82.9  46.2   37   22 0.013  0.665
+    dstc11-dev       community-0.70             66.0  75.6  52.6   42   22 0.127   0.01
+    {"cluster_10000_s": 17.9, "online_ms_per_utterance_1_threads": 15.6, "online_ms_per_utterance_2_threads": 16.8}
 
 Chosen: agglomerative, average linkage, cosine distance 0.45, clusters under 3
-are noise, then noise joins the nearest centroid at similarity >= 0.5.  It is the
-best or near-best on every set, deterministic, scale-free (the same threshold
-works for 90 or 10,000 utterances, unlike a Ward threshold) and fast; on DSTC11
-it beats KMeans told the true k.  HDBSCAN+reassign has a higher banking77 ACC
-but is 8x slower and far worse on DSTC11.  banking77 ACC stays below KMeans
-with k (54 vs 62): MiniLM's embeddings split BANKING77's fine intents.
+are noise; then fragments (clusters under 0.5% of the utterances) join the
+nearest cluster at least as big when the centroids are >= 0.55 similar; then
+noise joins the nearest centroid at similarity >= 0.5.  Deterministic, fast, and
+best or near-best on every set; on DSTC11 it beats KMeans told the true k.
+
+The fragment merge was chosen on a dev split, never on the test labels: 3,080
+questions drawn from banking77 *train* (seed 0).  There, against the plain
+agglomerative ACC 57.0 / NMI 80.6 (145 clusters): merging fragments under 0.3 /
+0.5 / 0.7% of n at similarity 0.5-0.6 gave ACC 58.7-59.1 / 62.0-62.4 / 60.6-61.3
+(NMI 79.3-80.3), best 0.5% at 0.55 (62.4 / 80.3, 74 clusters); on all 10,003
+train questions the same setting gave 61.0 / 78.6 (79 clusters) against 54.8 /
+79.1 (223), so the share carries across sizes.  Tried and not taken (dev ACC):
+cut thresholds 0.40-0.60 without the merge (0.45 best, 57.0), 0.40/0.42/0.48
+with it (<= 61.7), dissolving clusters under 5-15 into noise and reassigning
+(<= 60.4, NMI down to 75.6), complete linkage (<= 51.8), Ward (<= 38.3), HDBSCAN
+5 / 10 / 5 with min_samples 2, + reassign (57.2 / 3.4 / 50.3), and a few
+k-means passes from the found centroids after the merge (62.2-61.9).  banking77
+ACC stays under the 65 target (59.2) and under KMeans told k (62.4): with these
+embeddings BANKING77's fine intents are hard to tell apart even given k.
 """
 
 from __future__ import annotations
@@ -69,14 +85,17 @@ from assist.painpoints import (  # noqa: E402
     problem_statement,
 )
 
+NO_MERGE = {"merge_fraction": 0.0}
 METHODS = {
-    "agglo-0.45+reassign": PainPointOptions(),  # the default
-    "agglo-0.45": PainPointOptions(reassign_noise=False),
-    "agglo-0.50": PainPointOptions(distance_threshold=0.50, reassign_noise=False),
-    "hdbscan-5": PainPointOptions(method="hdbscan", min_cluster_size=5, reassign_noise=False),
-    "hdbscan-5+reassign": PainPointOptions(method="hdbscan", min_cluster_size=5),
+    "agglo-0.45+merge+reassign": PainPointOptions(),  # the default
+    "agglo-0.45+reassign": PainPointOptions(**NO_MERGE),
+    "agglo-0.45": PainPointOptions(reassign_noise=False, **NO_MERGE),
+    "agglo-0.50": PainPointOptions(distance_threshold=0.50, reassign_noise=False, **NO_MERGE),
+    "hdbscan-5": PainPointOptions(method="hdbscan", min_cluster_size=5, reassign_noise=False,
+                                  **NO_MERGE),
+    "hdbscan-5+reassign": PainPointOptions(method="hdbscan", min_cluster_size=5, **NO_MERGE),
     "community-0.70": PainPointOptions(method="community", distance_threshold=0.30,
-                                       reassign_noise=False),
+                                       reassign_noise=False, **NO_MERGE),
 }
 
 
@@ -132,7 +151,7 @@ def main() -> None:
     embed(embedder, ["warm up"] * 8)
     report: dict = {"cpu_count": os.cpu_count(), "model": "all-MiniLM-L6-v2", "results": {}}
     vectors_all = []
-    print(f"{'dataset':<16} {'method':<20} {'ACC':>5} {'NMI':>5} {'ARI':>5} {'k':>4} {'true':>4} "
+    print(f"{'dataset':<16} {'method':<25} {'ACC':>5} {'NMI':>5} {'ARI':>5} {'k':>4} {'true':>4} "
           f"{'noise':>5} {'s/1k':>6}")
     for name, (texts, truth) in datasets(args.data).items():
         started = time.perf_counter()
@@ -150,7 +169,7 @@ def main() -> None:
             found = cluster_embeddings(vectors, options)
             runs[method] = score(truth, found, time.perf_counter() - started)
         for method, r in runs.items():
-            print(f"{name:<16} {method:<20} {r['acc']:>5} {r['nmi']:>5} {r['ari']:>5} "
+            print(f"{name:<16} {method:<25} {r['acc']:>5} {r['nmi']:>5} {r['ari']:>5} "
                   f"{r['clusters']:>4} {r['true']:>4} {r['noise']:>5} {r['s_per_1000']:>6}",
                   flush=True)
         report["results"][name] = runs
@@ -172,7 +191,7 @@ def speed(embedder, vectors: np.ndarray) -> dict:
     cluster_embeddings(pick, PainPointOptions())
     cluster_10k = time.perf_counter() - started
     tracker = PainPointTracker(embedder=embedder, options=PainPointOptions(
-        recluster_every=10**9, background=False))
+        recluster_every=10**9, recluster_fraction=0, background=False))
     texts = ["my card has not arrived yet", "I was charged twice for one purchase",
              "the app will not let me log in", "my transfer is still pending"] * 10
     for text in texts:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -39,3 +43,43 @@ def whisper_model():
     from assist.models import load_specs, load_whisper
 
     return load_whisper(load_specs()["asr"])
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throw-away PostgreSQL server (tests/pg_server.py); skips without the binaries."""
+    from pg_server import PgServer, _bindir, run_as
+
+    bindir = _bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    base = Path(tempfile.mkdtemp(prefix="assist-pg-"))
+    try:
+        as_user = run_as(base)  # initdb refuses to run as root
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+    server = PgServer(bindir, base, as_user)
+    try:
+        server.init()
+        server.start()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start a throw-away PostgreSQL: {exc}")
+    yield server
+    try:
+        server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """A fresh, empty schema per test on the throw-away server.
+
+    A schema, not a database: CREATE DATABASE copies a template and costs a second each
+    on a busy machine; the store never names a schema, so search_path decides.
+    """
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    pg_server.admin(f"CREATE SCHEMA {name}")
+    yield f"{pg_server.url()}?options=-csearch_path%3D{name}"
+    pg_server.admin(f"DROP SCHEMA IF EXISTS {name} CASCADE")

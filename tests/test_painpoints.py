@@ -116,7 +116,8 @@ CHARGE = ["I was charged twice for the same purchase", "there is a double charge
 
 
 def _tracker(embedder, store=None, **kw) -> PainPointTracker:
-    options = PainPointOptions(background=False, recluster_every=10**6, **kw)
+    options = PainPointOptions(background=False, recluster_every=10**6, recluster_fraction=0,
+                               **kw)
     return PainPointTracker(store=store, embedder=embedder, options=options)
 
 
@@ -372,3 +373,53 @@ def test_calls_with_the_same_complaint_raise_one_painpoint_event(tmp_path, embed
     rows = json.loads(listed.output)
     assert rows[0]["id"] == raised[0].cluster and rows[0]["count"] == 6 and rows[0]["calls"] == 6
     store.close()
+
+
+def test_the_rule_counts_calls_not_repeats(embedder):
+    tracker = _tracker(embedder, min_count=3, rise_factor=3)
+    for i, text in enumerate(CARD):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    tracker.recluster()
+    # one customer says it again and again: one call, no warning
+    said = [tracker.observe(CARD[i % 5], when=T0 + timedelta(minutes=10 + i), call_id="c1")
+            for i in range(6)]
+    assert not any(said)
+    # a third call about it within the hour does warn, with the count of calls
+    events = tracker.observe(CARD[0], when=T0 + timedelta(minutes=30), call_id="c2")
+    assert [e.count for e in events] == [3]
+
+
+def test_a_young_tracker_finds_its_first_pain_point_within_a_call(embedder):
+    options = PainPointOptions(background=False)  # recluster_every 50, recluster_fraction 0.1
+    tracker = PainPointTracker(embedder=embedder, options=options)
+    for i, text in enumerate(CARD[:3]):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    assert len(tracker.points) == 1  # after 3 problems, not 50
+    assert "card" in next(iter(tracker.points.values()))
+
+
+def test_call_commands_take_the_alert_thresholds_and_explain_the_rule():
+    from assist.cli import main
+
+    for command in ("replay", "demo", "live"):
+        shown = CliRunner().invoke(main, [command, "--help"])
+        assert shown.exit_code == 0
+        assert "--alert-min-count" in shown.output and "RECENT" in shown.output
+
+
+def test_fragments_join_a_close_bigger_cluster_and_distinct_ones_stay():
+    from assist.painpoints import _merge_fragments
+
+    rng = np.random.default_rng(0)
+    axes = np.eye(8, dtype=np.float32)
+
+    def blob(direction, n):
+        points = direction + rng.normal(0, 0.05, (n, 8)).astype(np.float32)
+        return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    near = (axes[0] + 0.8 * axes[1]) / np.linalg.norm(axes[0] + 0.8 * axes[1])  # cos 0.78
+    vectors = np.concatenate([blob(axes[0], 100), blob(near, 4), blob(axes[2], 4),
+                              blob(axes[3], 2)])
+    labels = np.array([0] * 100 + [1] * 4 + [2] * 4 + [-1] * 2)
+    merged = _merge_fragments(vectors, labels, fragment=5, similarity=0.55)
+    assert merged.tolist() == [0] * 104 + [2] * 4 + [-1] * 2

@@ -2,26 +2,21 @@
 many agent machines writing to one database, and the spool when the server
 goes away mid-call.
 
-A throw-away server is started on a loopback port in a temporary folder with
-the Debian binaries (``apt-get install postgresql``: /usr/lib/postgresql/*/bin);
-as root it runs as the ``postgres`` user.  Without the binaries these tests
-skip with the reason.
+A throw-away server (``pg_server`` in conftest.py) is started on a loopback port
+in a temporary folder with the Debian binaries (``apt-get install postgresql``:
+/usr/lib/postgresql/*/bin); as root it runs as the ``postgres`` user.  Without the
+binaries these tests skip with the reason.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from pg_server import PgServer, _bindir, run_as
 from sqlalchemy import func, select
 
 # The whole store suite runs again here with ``db_url`` pointing at PostgreSQL.
@@ -44,41 +39,10 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "assist" / "data" / "sample_call.json"
 
 
-@pytest.fixture(scope="module")
-def pg_server():
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
-    base = Path(tempfile.mkdtemp(prefix="assist-pg-"))
-    try:
-        as_user = run_as(base)  # initdb refuses to run as root
-    except RuntimeError as exc:
-        pytest.skip(str(exc))
-    server = PgServer(bindir, base, as_user)
-    try:
-        server.init()
-        server.start()
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        shutil.rmtree(base, ignore_errors=True)
-        pytest.skip(f"could not start a throw-away PostgreSQL: {exc}")
-    yield server
-    try:
-        server.stop()
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture
-def db_url(pg_server):
-    """A fresh, empty schema per test on the throw-away server (overrides test_store's).
-
-    A schema, not a database: CREATE DATABASE copies a template and costs a second each
-    on a busy machine; the store never names a schema, so search_path decides.
-    """
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    pg_server.admin(f"CREATE SCHEMA {name}")
-    yield f"{pg_server.url()}?options=-csearch_path%3D{name}"
-    pg_server.admin(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+def db_url(pg_url):
+    """A fresh, empty schema per test on the throw-away server (overrides test_store's)."""
+    return pg_url
 
 
 def _count(store: Store, table) -> int:
