@@ -2,10 +2,10 @@
 
 Prints, with the machine's core count, as a table and as JSON:
 - end of speech → final utterance latency, p50 / p95;
-- how soon a spoken word is on screen (first partial or final that shows it as
-  the word it finally is), and the same counting agreed partial words only
-  (the LocalAgreement-only baseline, what the screen showed before the
-  tentative tail);
+- how soon a spoken word is on screen (the first partial or final with a word
+  in its place), the same counting only the word as it finally is (exact), and
+  counting only agreed partial words (the LocalAgreement-only baseline: what
+  the screen showed before the tentative tail);
 - real-time factor (decode seconds / audio seconds), peak RSS;
 - a long call (default 30 minutes, built by looping the bundled sample call)
   replayed at ``--long-speed`` x real time: whether it keeps up without a growing
@@ -67,14 +67,17 @@ def _key(word: str) -> str:
     return re.sub(r"[^\w']", "", word.lower())
 
 
-def word_latencies(events: list[Event], speed: float, agreed_only: bool = False) -> list[float]:
-    """For each final word: when it first showed on screen, as the word it finally is.
+def word_latencies(events: list[Event], speed: float, agreed_only: bool = False,
+                   exact: bool = False) -> list[float]:
+    """For each final word: how long after it was spoken the screen first showed it.
 
-    A partial shows a final word when the two word sequences, aligned (difflib,
-    case and punctuation aside), match there; a tentative word that is later
-    revised does not count.  Words never
-    shown right before the final count at the final.  ``agreed_only`` counts only
-    the agreed (stable) words of partials: the LocalAgreement-only baseline.
+    Each partial's words are aligned to the final words (difflib, case and
+    punctuation aside).  A final word counts as shown by a partial that has a
+    word in its place: the same word, or a different one where the recogniser
+    still heard it otherwise (a substitution, position by position).  ``exact``
+    counts only the same word, so a word shown wrong first counts when it is
+    shown right, at the latest with the final.  ``agreed_only`` counts only the
+    agreed (stable) words of partials: the LocalAgreement-only baseline.
     """
     partials: dict[tuple[str, float], list[Partial]] = {}
     for e in events:
@@ -91,9 +94,11 @@ def word_latencies(events: list[Event], speed: float, agreed_only: bool = False)
         final = [_key(w.word) for w in u.words]
         shown = [u.t] * len(final)
         for t, ws in sorted(candidates, key=lambda c: c[0]):
-            for block in difflib.SequenceMatcher(None, ws, final, autojunk=False).get_matching_blocks():
-                for k in range(block.b, block.b + block.size):
-                    shown[k] = min(shown[k], t)
+            matcher = difflib.SequenceMatcher(None, ws, final, autojunk=False)
+            for op, i1, i2, j1, j2 in matcher.get_opcodes():
+                if op == "equal" or (op == "replace" and not exact):
+                    for k in range(j1, j1 + min(i2 - i1, j2 - j1)):
+                        shown[k] = min(shown[k], t)
         out.extend(max(0.0, when - w.end / speed) for when, w in zip(shown, u.words, strict=True))
     return out
 
@@ -113,6 +118,7 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
     finals = final_latencies(events, speed)
     lat = [x for _, x in finals]
     words = word_latencies(events, speed)
+    exact = word_latencies(events, speed, exact=True)
     agreed = word_latencies(events, speed, agreed_only=True)
     audio = pipeline.stats.audio_seconds
     row = {
@@ -124,6 +130,8 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
         "final_p95_s": round(pct(lat, 95), 3),
         "word_on_screen_p50_s": round(pct(words, 50), 3),
         "word_on_screen_p95_s": round(pct(words, 95), 3),
+        "word_exact_p50_s": round(pct(exact, 50), 3),
+        "word_exact_p95_s": round(pct(exact, 95), 3),
         "word_agreed_p50_s": round(pct(agreed, 50), 3),
         "word_agreed_p95_s": round(pct(agreed, 95), 3),
         "rtf": round(pipeline.stats.decode_seconds / max(audio, 1e-9), 3),
