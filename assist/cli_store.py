@@ -135,7 +135,7 @@ def verdict(db, call, flag, verdict, note, reviewer) -> None:
               help="File to write ('-' for standard output).")
 def export(db, call_id, week, since, team, agent, fmt, output) -> None:
     """Export one call or a team's week as CSV, JSON or an HTML report (redacted)."""
-    from .review import export_call, export_week
+    from .review import export_call, export_week, write_report
 
     if bool(call_id) == bool(week):
         raise AssistError("give either --call ID or --week")
@@ -147,10 +147,7 @@ def export(db, call_id, week, since, team, agent, fmt, output) -> None:
     if str(output) == "-":
         click.echo(content, nl=False)
         return
-    try:
-        output.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise AssistError(f"cannot write {output}: {exc.strerror}") from None
+    write_report(output, content)
     click.echo(f"wrote {output}")
 
 
