@@ -54,7 +54,7 @@ class ArticleScreen(ModalScreen[bool | None]):
             with VerticalScroll(id="article-body"):
                 yield Markdown(self.suggestion.snippet or "*loading…*")
             yield Static("", id="article-note")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         dialog = self.query_one("#article")
