@@ -397,6 +397,8 @@ async def test_level_meters(recorded):
     app, _ = make_app(recorded[:1], hold_open=True)
     async with app.run_test(size=SIZE) as pilot:
         header = app.query_one(CallHeader)
+        await until(pilot, lambda: "live" in state(app))  # the source's own levels are in
+        await pilot.pause()
         header.post_message(Levels({"agent": 1.0, "customer": 0.001}))
         await pilot.pause()
         agent = app.query_one("#meter-agent", LevelMeter)

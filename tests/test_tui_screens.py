@@ -364,7 +364,7 @@ async def test_kb_gaps(small_kb, painpoint_db, embedder):
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await settled(pilot)
-        await pilot.press("escape", "g")
+        await pilot.press("g")
         await settled(pilot)
         gaps = screen.query_one("#kb-gaps")
         assert screen.showing_gaps and gaps.display and not screen.query_one("#kb-list").display
@@ -477,7 +477,7 @@ async def test_keys_switch_screens_and_the_call_goes_on(review_db, small_kb, emb
         await pilot.press("k")
         assert app.current_mode == "kb" and isinstance(app.screen, KbScreen)
         await settled(pilot)
-        await pilot.press("f2")  # F-keys work while typing in the search box
+        await pilot.press("slash", "f2")  # F-keys work while typing in the search box
         assert app.current_mode == "review"
         await pilot.press("f3")
         assert app.current_mode == "kb" and app.focused.id == "kb-query"
@@ -576,7 +576,7 @@ def test_snapshot_review_call(snap_compare, here):
 def test_snapshot_kb_screen(snap_compare, here, small_kb, embedder):
     async def search(pilot):
         await settled(pilot)
-        await pilot.press(*"my card never came in the post", "enter")
+        await pilot.press("slash", *"my card never came in the post", "enter")
         await settled(pilot)
         await pilot.wait_for_scheduled_animations()
         await pilot.pause(0.3)

@@ -124,6 +124,8 @@ def _build_pipeline(settings: Any, speakers: list[str], sinks: list) -> Any:
 class LiveScreen(Screen[None]):
     """The live mode's screen; ``AssistApp.compose`` fills it (the app drives the call)."""
 
+    AUTO_FOCUS = ""  # nothing focused until the agent tabs: the panels look the same always
+
 
 class AssistApp(ScreensApp):
     """The live screen on one audio source, with the review and KB screens a key away.
@@ -462,6 +464,14 @@ class AssistApp(ScreensApp):
             self.on_feedback(feedback)
         self.notify(f"Marked {'useful' if useful else 'not useful'}: "
                     f"{suggestion.title or suggestion.article}", timeout=3)
+
+    def loaded_kb(self) -> Any:
+        """The call's knowledge base, which its KB advisor loaded with the models."""
+        for analyzer in getattr(self.pipeline, "analyzers", []):
+            kb = getattr(analyzer, "kb", None)
+            if kb is not None and hasattr(kb, "search"):
+                return kb
+        return None
 
     async def action_quit(self) -> None:
         self._stop_call()

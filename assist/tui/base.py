@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -58,16 +59,44 @@ class ScreensApp(App[None]):
         self.kb_dir = kb_dir
         self.phrases_dir = phrases_dir
         self._theme_name = theme or default_theme()
+        self.screens_prepared = False
         self.add_mode("review", ReviewScreen)
         self.add_mode("kb", KbScreen)
 
     def on_mount(self) -> None:
         self.theme = self._theme_name
+        self.set_timer(0.2, self._prepare_screens)  # once the first screen is drawn
+
+    async def _prepare_screens(self) -> None:
+        """Build and style the other screens now, off screen: the first switch to a screen
+        otherwise composes it and restyles the whole app (hundreds of ms) while the user
+        waits.  The screens load their data when first shown, not here.
+
+        Every switch here is undone before anything else runs (no await between), so the
+        user's screen stays current for the keys and for whatever queries the app."""
+        others = [mode for mode in self._modes if mode != self.current_mode]
+        with self.batch_update():  # nothing of this reaches the terminal
+            back = self.current_mode
+            mounts = [self.switch_mode(mode) for mode in others]
+            self.switch_mode(back)
+        for mount in mounts:
+            await mount
+        with self.batch_update():  # mounted now: a switch styles them for the app's CSS
+            back = self.current_mode
+            for mode in others:
+                self.switch_mode(mode)
+            self.switch_mode(back)
+        self.screens_prepared = True
 
     def action_switch(self, mode: str) -> None:
         if mode in self._modes and mode != self.current_mode:
             self.switch_mode(mode)
             self.refresh_bindings()
+
+    def loaded_kb(self) -> Any:
+        """A knowledge base something in the app has loaded already (the live call's), or
+        None; the KB screen reads its own otherwise."""
+        return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch":

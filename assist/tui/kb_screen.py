@@ -5,7 +5,7 @@ The KB and its embedding model load in a thread worker while the screen says so;
 searches and the gap analysis run in workers too, so typing never waits on the model.
 
 Keys:
-    /       search (type what a customer asks); Enter or escape goes to the list
+    /       search (type what a customer asks); Enter or escape goes back to the list
     g       the gaps instead of the articles, and back
     e       open the highlighted article (for a gap: its nearest article) in $VISUAL or
             $EDITOR; the KB is read again when the editor exits
@@ -29,6 +29,7 @@ from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from ..resources import shipped
 from .messages import GapsFound, KbFound, KbOpened
 from .shared import TitleBar, failure, short_path
 
@@ -67,6 +68,8 @@ def gap_markdown(gap: KbGap, threshold: float) -> str:
 class KbScreen(Screen[None]):
     """Articles (all of them, or the best for a search) beside the one highlighted."""
 
+    AUTO_FOCUS = "#kb-list"  # single keys work on arrival; / goes to the search box
+
     BINDINGS = [
         Binding("slash", "search", "Search"),
         Binding("g", "gaps(True)", "Gaps"),
@@ -83,6 +86,7 @@ class KbScreen(Screen[None]):
         self.showing_gaps = False
         self.shown_id: str | None = None  # the article or gap in the reader
         self.edited: list[Path] = []  # articles opened in the editor, in order
+        self.opening = False  # the KB is being read
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Knowledge base", id="kb-title", classes="title-bar")
@@ -93,14 +97,18 @@ class KbScreen(Screen[None]):
                 yield OptionList(id="kb-list")
                 yield OptionList(id="kb-gaps")
             with VerticalScroll(id="kb-reader"):
-                yield Markdown("", id="kb-article")
+                yield Markdown("# Knowledge base\n\nThe articles show here once they have loaded.",
+                               id="kb-article")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#kb-gaps").display = False
         self.query_one("#kb-left").border_title = "Articles"
         self._loading()
-        self._open()
+
+    def on_screen_resume(self) -> None:
+        if self.is_current and self.kb is None and not self.opening:
+            self._open()  # first shown: not when the app builds it ahead of time
 
     @property
     def kb_dir(self) -> Path | None:
@@ -117,19 +125,34 @@ class KbScreen(Screen[None]):
 
     # ------------------------------------------------------------ loading
 
+    def _open(self, fresh: bool = False) -> None:
+        self.opening = True
+        self._read_kb(fresh)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="kb-open")
-    def _open(self) -> None:
+    def _read_kb(self, fresh: bool) -> None:
         from ..kb import KnowledgeBase
 
         try:
-            kb = KnowledgeBase.open(self.kb_dir)
+            kb = None if fresh else self._shared_kb()
+            kb = kb or KnowledgeBase.open(self.kb_dir)
             kb.embedder  # noqa: B018 -- load the model here, not at the first search
             message = KbOpened(kb)
         except Exception as exc:
             message = KbOpened(None, failure(exc))
         self.post_message(message)
 
+    def _shared_kb(self) -> KnowledgeBase | None:
+        """The live call's KB when it is this folder's: no second copy to load (reading a
+        KB holds the interpreter for seconds, which the screen would feel)."""
+        kb = cast(Any, self.app).loaded_kb()
+        wanted = Path(self.kb_dir) if self.kb_dir else shipped("kb")
+        if kb is None or kb.kb_dir is None or Path(kb.kb_dir).resolve() != wanted.resolve():
+            return None
+        return kb
+
     async def on_kb_opened(self, message: KbOpened) -> None:
+        self.opening = False
         title = self.query_one("#kb-title", TitleBar)
         if message.kb is None:
             title.show("✕ not loaded", "$error")
@@ -179,7 +202,7 @@ class KbScreen(Screen[None]):
         if self.results is None:
             for article in sorted(self.kb.articles, key=lambda a: a.title.lower()):
                 options.append(Option(article.title, id=article.id))
-            self.hint(f"{len(self.kb)} articles. Type to search.")
+            self.hint(f"{len(self.kb)} articles. / to search.")
         else:
             bar = self.kb.threshold
             for result in self.results:
@@ -325,7 +348,7 @@ class KbScreen(Screen[None]):
             self.notify(f"The editor exited with code {code}.", severity="warning", timeout=5)
         self.edited.append(article.path)
         self._loading()
-        self._open()  # an edited article changes what searches find
+        self._open(fresh=True)  # an edited article changes what searches find
 
     def _run_editor(self, command: list[str]) -> int:
         """Hand the terminal to the editor until it exits."""

@@ -102,7 +102,8 @@ class ReviewScreen(Screen[None]):
         table.focus()
 
     def on_screen_resume(self) -> None:
-        self.reload()  # verdicts given in a call change its counts
+        if self.is_current:  # not when the app builds it ahead of time
+            self.reload()  # verdicts given in a call change its counts
 
     # ------------------------------------------------------------ loading
 
