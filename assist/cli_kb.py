@@ -1,4 +1,4 @@
-"""``assist kb``: search, import, lint, new and stats for knowledge-base editors.
+"""``assist kb``: browse, search, import, lint, new and stats for knowledge-base editors.
 
 A thin front over ``assist.kb``: library errors (``AssistError``) become a
 one-line ``ClickException``; long work reports progress on stderr.
@@ -67,6 +67,26 @@ def _open_kb(kb_dir: Path | None) -> Any:
 @click.group(name="kb")
 def kb() -> None:
     """Knowledge base: find articles, import seed questions, check and grow the KB."""
+
+
+@kb.command()
+@click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False), help=KB_OPTION_HELP)
+@click.option("--db", metavar="URL|PATH",
+              help="The store whose pain points show as gaps (default: $ASSIST_DB, else assist.db "
+                   "in the user data folder).")
+def browse(kb_dir: Path | None, db: str | None) -> None:
+    """Open the knowledge-base screen: search and read articles, see the gaps (recurring
+    problems without a good article), open an article in $EDITOR.
+
+    Keys are in the footer; r switches to the review screen, q quits.
+    """
+    from .tui.base import run_back_office
+    from .tui.shared import StoreHandle
+
+    folder = _kb_dir(kb_dir)
+    if not folder.is_dir():
+        raise click.ClickException(f"no knowledge base folder at {folder}")
+    run_back_office("kb", StoreHandle(db), folder)
 
 
 @kb.command()

@@ -9,14 +9,16 @@ from __future__ import annotations
 import html
 import json
 import sys
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import AssistError
+
+if TYPE_CHECKING:
+    from .painpoints import PainPointRow
 
 RULE_HELP = """
 \b
@@ -143,83 +145,15 @@ def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
 # ---------------------------------------------------------------- reading the store
 
 
-@dataclass
-class PainPointRow:
-    """One pain point as the reports show it.
-
-    Attributes:
-        id: its id; label: its c-TF-IDF label; count/calls: problems and distinct calls;
-        first_seen/last_seen: times; daily: counts per day, oldest first.
-    """
-
-    id: str
-    label: str
-    count: int
-    calls: int
-    first_seen: datetime | None
-    last_seen: datetime | None
-    daily: list[int]
-
-    @property
-    def trend(self) -> str:
-        half = len(self.daily) // 2
-        before, after = sum(self.daily[:half]), sum(self.daily[half:])
-        if after > before * 1.5 and after >= 3:
-            return "rising"
-        if before > after * 1.5 and before >= 3:
-            return "falling"
-        return "steady"
-
-
 def _open(db: str | None):
     from .store import Store
 
     return Store(db)
 
 
-def load_rows(store, days: int = 14, now: datetime | None = None) -> list[PainPointRow]:
-    """Every pain point with its counts (from its items) and a per-day series, biggest first."""
-    from sqlalchemy import select
-
-    from .store import painpoint_items, painpoints
-
-    now = now or datetime.utcnow()
-    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    items = painpoint_items.c
-    with store.engine.connect() as conn:
-        labels = dict(conn.execute(select(painpoints.c.id, painpoints.c.label)).all())
-        seen = conn.execute(select(items.painpoint_id, items.call_id, items.seen)
-                            .where(items.painpoint_id.is_not(None))).all()
-    rows: dict[str, PainPointRow] = {}
-    calls: dict[str, set] = {}
-    for pid, call_id, when in seen:
-        row = rows.setdefault(pid, PainPointRow(pid, labels.get(pid) or "", 0, 0, when, when,
-                                                [0] * days))
-        row.count += 1
-        calls.setdefault(pid, set()).add(call_id)
-        row.first_seen, row.last_seen = min(row.first_seen, when), max(row.last_seen, when)
-        day = (when - start).days
-        if 0 <= day < days:
-            row.daily[day] += 1
-    for pid, row in rows.items():
-        row.calls = len(calls[pid] - {None})
-    return sorted(rows.values(), key=lambda r: (-r.count, r.id))
-
-
-def examples(store, pid: str, limit: int = 10) -> list[tuple[str, str | None, datetime]]:
-    """The latest (text, call, seen) of a pain point."""
-    from sqlalchemy import select
-
-    from .store import painpoint_items
-
-    items = painpoint_items.c
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            select(items.text, items.call_id, items.seen).where(items.painpoint_id == pid)
-            .order_by(items.seen.desc()).limit(limit)).all()]
-
-
 def _find(store, pid: str, days: int = 14) -> PainPointRow:
+    from .painpoints import load_rows
+
     for row in load_rows(store, days):
         if row.id == pid:
             return row
@@ -268,6 +202,8 @@ def list_(db: str | None, days: int, as_json: bool) -> None:
     The trend compares the second half of the period with the first:
     rising / falling when it is half as much again, else steady.
     """
+    from .painpoints import load_rows
+
     with _open(db) as store:
         rows = load_rows(store, days)
     if as_json:
@@ -292,6 +228,8 @@ def list_(db: str | None, days: int, as_json: bool) -> None:
               help="How many of the latest examples to show.")
 def show(pid: str, db: str | None, limit: int) -> None:
     """One pain point: counts, trend, the latest examples and their calls."""
+    from .painpoints import examples
+
     with _open(db) as store:
         row = _find(store, pid)
         found = examples(store, pid, limit)
@@ -315,6 +253,8 @@ def show(pid: str, db: str | None, limit: int) -> None:
               help="Examples per pain point.")
 def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int) -> None:
     """A weekly-review report: each pain point with its trend chart and examples."""
+    from .painpoints import examples, load_rows
+
     with _open(db) as store:
         rows = load_rows(store, days)
         samples = {r.id: examples(store, r.id, limit) for r in rows}
@@ -364,7 +304,7 @@ def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -
 def rising(db: str | None, **flags) -> None:
     from sqlalchemy import func, select
 
-    from .painpoints import call_times, rise
+    from .painpoints import call_times, load_rows, rise
     from .store import painpoint_items
 
     options = options_from(**flags)
@@ -422,32 +362,6 @@ def painpoint_article_draft(store, pid: str, questions: int = 8) -> tuple[str, l
     return title, picked
 
 
-def _knowledge_base(kb_dir: Path | None):
-    import importlib
-
-    try:
-        kb_module = importlib.import_module("assist.kb")
-    except ModuleNotFoundError as exc:
-        if exc.name != "assist.kb":
-            raise
-        raise AssistError("the knowledge-base module (assist.kb) is not installed: "
-                          "'kb gaps' needs it") from None
-    cls = kb_module.KnowledgeBase
-    loader = getattr(cls, "load", None)
-    return loader(kb_dir) if loader is not None else cls(kb_dir)
-
-
-def _threshold(kb: Any) -> float:
-    import importlib
-
-    for source in (kb, getattr(kb, "options", None), importlib.import_module("assist.kb")):
-        for name in ("threshold", "min_score", "DEFAULT_THRESHOLD", "SUGGESTION_THRESHOLD"):
-            value = getattr(source, name, None) if source is not None else None
-            if isinstance(value, int | float):
-                return float(value)
-    return 0.5
-
-
 @click.command("gaps")
 @db_option
 @click.option("--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -468,32 +382,20 @@ def kb_gaps(db: str | None, kb_dir: Path | None, threshold: float | None, min_co
     A pain point's score is the median, over its latest examples, of the best
     article's score for each example.
     """
-    import statistics
+    from .kb import KnowledgeBase
+    from .painpoints import kb_gaps as find_gaps
 
-    kb = _knowledge_base(kb_dir)
-    bar = _threshold(kb) if threshold is None else threshold
-    gaps = []
+    kb = KnowledgeBase.open(kb_dir)
+    bar = kb.threshold if threshold is None else threshold
     with _open(db) as store:
-        for row in load_rows(store):
-            if row.count < min_count:
-                continue
-            found = examples(store, row.id, max(limit, 5))
-            best = []
-            top_article = None
-            for text, _call, _seen in found:
-                results = kb.search(text, top=1)
-                best.append(results[0].score if results else 0.0)
-                if results and top_article is None:
-                    top_article = results[0]
-            score = statistics.median(best) if best else 0.0
-            if score < bar:
-                gaps.append((row, score, top_article, found[:limit]))
+        gaps = find_gaps(store, kb, bar, min_count, limit)
     if not gaps:
         click.echo(f"no gaps: every pain point has an article scoring >= {bar:.2f}")
         return
-    for row, score, article, found in gaps:
+    for gap in gaps:
+        row, article = gap.painpoint, gap.nearest
         nearest = f"{article.article} ({article.score:.2f})" if article else "none"
         click.echo(f"{row.id}  {row.label}  — {row.count} problems, {row.calls} calls; "
-                   f"best score {score:.2f} < {bar:.2f}; nearest article: {nearest}")
-        for text, _call, _seen in found:
+                   f"best score {gap.score:.2f} < {bar:.2f}; nearest article: {nearest}")
+        for text in gap.examples:
             click.echo(f"    - {text}")

@@ -1,5 +1,5 @@
-"""Store and review commands: ``calls``, ``flags``, ``verdict``, ``export``, ``db upgrade``,
-``db info``.
+"""Store and review commands: ``review`` (the screen), ``calls``, ``flags``, ``verdict``,
+``export``, ``db upgrade``, ``db info``.
 
 A thin Click front over ``assist.store`` and ``assist.review``; the ``assist``
 group registers ``COMMANDS`` (``register(main)``).  Library errors are
@@ -135,7 +135,7 @@ def verdict(db, call, flag, verdict, note, reviewer) -> None:
               help="File to write ('-' for standard output).")
 def export(db, call_id, week, since, team, agent, fmt, output) -> None:
     """Export one call or a team's week as CSV, JSON or an HTML report (redacted)."""
-    from .review import export_call, export_week
+    from .review import export_call, export_week, write_report
 
     if bool(call_id) == bool(week):
         raise AssistError("give either --call ID or --week")
@@ -147,11 +147,32 @@ def export(db, call_id, week, since, team, agent, fmt, output) -> None:
     if str(output) == "-":
         click.echo(content, nl=False)
         return
-    try:
-        output.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise AssistError(f"cannot write {output}: {exc.strerror}") from None
+    write_report(output, content)
     click.echo(f"wrote {output}")
+
+
+@click.command()
+@db_option
+@click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Knowledge base for the KB screen (default: the shipped kb/).")
+def review(db, kb_dir) -> None:
+    """Open the review screen: stored calls with their flag counts and filters; open a call
+    to walk its flags, confirm or dismiss each, write notes and export it.
+
+    Keys are in the footer; k switches to the knowledge-base screen, q quits.
+    """
+    from .tui.base import run_back_office
+    from .tui.shared import StoreHandle
+
+    # opened here so a wrong path or an unreachable server is one line, not a screen
+    with _open_existing(db) as store:
+        run_back_office("review", StoreHandle(db, store), kb_dir)
+
+
+def _open_existing(db: str | None):
+    from .store import Store
+
+    return Store(db, create=False)
 
 
 @click.group()
@@ -192,7 +213,7 @@ def info(db, as_json) -> None:
         click.echo(f"spooled, not yet written: {', '.join(data['spooled'])}")
 
 
-COMMANDS = [calls, flags, verdict, export, db]
+COMMANDS = [review, calls, flags, verdict, export, db]
 
 
 def register(group: click.Group) -> None:

@@ -878,3 +878,114 @@ def shared_tracker(store: Any = None, embedder: Any = None,
         elif options is not None:
             tracker.options = options
         return tracker
+
+
+# ---------------------------------------------------------------- reading the store
+
+
+@dataclass
+class PainPointRow:
+    """One pain point as the reports show it.
+
+    Attributes:
+        id: its id; label: its c-TF-IDF label; count/calls: problems and distinct calls;
+        first_seen/last_seen: times; daily: counts per day, oldest first.
+    """
+
+    id: str
+    label: str
+    count: int
+    calls: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    daily: list[int]
+
+    @property
+    def trend(self) -> str:
+        half = len(self.daily) // 2
+        before, after = sum(self.daily[:half]), sum(self.daily[half:])
+        if after > before * 1.5 and after >= 3:
+            return "rising"
+        if before > after * 1.5 and before >= 3:
+            return "falling"
+        return "steady"
+
+
+def load_rows(store: Any, days: int = 14, now: datetime | None = None) -> list[PainPointRow]:
+    """Every pain point with its counts (from its items) and a per-day series, biggest first."""
+    from sqlalchemy import select
+
+    from .store import painpoint_items, painpoints
+
+    now = now or utcnow()
+    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    items = painpoint_items.c
+    with store.engine.connect() as conn:
+        labels = dict(conn.execute(select(painpoints.c.id, painpoints.c.label)).all())
+        seen = conn.execute(select(items.painpoint_id, items.call_id, items.seen)
+                            .where(items.painpoint_id.is_not(None))).all()
+    rows: dict[str, PainPointRow] = {}
+    calls: dict[str, set] = {}
+    for pid, call_id, when in seen:
+        row = rows.setdefault(pid, PainPointRow(pid, labels.get(pid) or "", 0, 0, when, when,
+                                                [0] * days))
+        row.count += 1
+        calls.setdefault(pid, set()).add(call_id)
+        row.first_seen, row.last_seen = min(row.first_seen, when), max(row.last_seen, when)
+        day = (when - start).days
+        if 0 <= day < days:
+            row.daily[day] += 1
+    for pid, row in rows.items():
+        row.calls = len(calls[pid] - {None})
+    return sorted(rows.values(), key=lambda r: (-r.count, r.id))
+
+
+def examples(store: Any, pid: str, limit: int = 10) -> list[tuple[str, str | None, datetime]]:
+    """The latest (text, call, seen) of a pain point."""
+    from sqlalchemy import select
+
+    from .store import painpoint_items
+
+    items = painpoint_items.c
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(items.text, items.call_id, items.seen).where(items.painpoint_id == pid)
+            .order_by(items.seen.desc()).limit(limit)).all()]
+
+
+@dataclass
+class KbGap:
+    """A pain point no KB article answers well.
+
+    Attributes:
+        painpoint: the pain point.
+        score: the median, over its latest examples, of the best article's score.
+        nearest: the best article for its latest example (a ``kb.SearchResult``), if any.
+        examples: its latest problem statements.
+    """
+
+    painpoint: PainPointRow
+    score: float
+    nearest: Any
+    examples: list[str]
+
+
+def kb_gaps(store: Any, kb: Any, threshold: float | None = None, min_count: int = 3,
+            limit: int = 3, sample: int = 5) -> list[KbGap]:
+    """Pain points whose best article scores below ``threshold`` (default: the KB's
+    suggestion threshold), each scored on its ``sample`` latest examples."""
+    import statistics
+
+    bar = kb.threshold if threshold is None else threshold
+    gaps = []
+    for row in load_rows(store):
+        if row.count < min_count:
+            continue
+        texts = [text for text, _call, _seen in examples(store, row.id, max(limit, sample))]
+        results = kb.search_many(texts, top=1) if texts else []
+        best = [found[0].score if found else 0.0 for found in results]
+        score = statistics.median(best) if best else 0.0
+        if score < bar:
+            nearest = next((found[0] for found in results if found), None)
+            gaps.append(KbGap(row, score, nearest, texts[:limit]))
+    return gaps

@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
@@ -91,6 +92,15 @@ class FlagView:
     verdict: str | None = None
     note: str | None = None
     reviewer: str | None = None
+    span_start: int | None = None
+    span_end: int | None = None
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """Where in its utterance's (redacted) text the flagged words are, if recorded."""
+        if self.span_start is None or self.span_end is None:
+            return None
+        return self.span_start, self.span_end
 
 
 @dataclass
@@ -101,6 +111,25 @@ class FlagContext:
     before: list[Line] = field(default_factory=list)
     line: Line | None = None
     after: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class CallDetail:
+    """One call as the review screen shows it.
+
+    Attributes:
+        call: the call's summary (counts included).
+        lines: its whole transcript, in order.
+        flags: its flags with their verdicts and notes.
+        flag_lines: flag seq -> index in ``lines`` of the utterance it was heard in.
+        note: the note about the call as a whole, if any.
+    """
+
+    call: CallSummary
+    lines: list[Line]
+    flags: list[FlagView]
+    flag_lines: dict[int, int]
+    note: FlagView | None = None
 
 
 @dataclass
@@ -214,7 +243,8 @@ def call_flags(store: Store, call_id: str | None = None, call_ids: list[str] | N
     """A call's flags (or several calls'), with their verdicts and notes."""
     f, r = flags.c, reviews.c
     query = (select(f.call_id, f.seq, f.phrase, f.speaker, f.text, f.start, f.end, f.severity,
-                    f.suggestion, f.utterance_seq, r.verdict, r.note, r.reviewer)
+                    f.suggestion, f.utterance_seq, r.verdict, r.note, r.reviewer, f.span_start,
+                    f.span_end)
              .select_from(flags.outerjoin(reviews, and_(r.call_id == f.call_id, r.flag_seq == f.seq)))
              .order_by(f.call_id, f.seq))
     if call_id is not None:
@@ -225,24 +255,45 @@ def call_flags(store: Store, call_id: str | None = None, call_ids: list[str] | N
         rows = conn.execute(query).all()
     return [FlagView(row.call_id, row.seq, row.phrase, row.speaker, _scrub(store, row.text),
                      row.start, row.end, row.severity, row.suggestion, row.utterance_seq,
-                     row.verdict, _scrub(store, row.note), row.reviewer) for row in rows]
+                     row.verdict, _scrub(store, row.note), row.reviewer, row.span_start,
+                     row.span_end) for row in rows]
 
 
 def flag_contexts(store: Store, call_id: str, before: int = 2, after: int = 2) -> list[FlagContext]:
     """Each flag of a call with the ``before``/``after`` utterances around the one it was in."""
     lines = transcript(store, call_id)
-    index = {line.seq: i for i, line in enumerate(lines)}
+    views = call_flags(store, call_id)
+    where = _flag_lines(lines, views)
     contexts = []
-    for flag in call_flags(store, call_id):
-        i = index.get(flag.utterance_seq) if flag.utterance_seq is not None else None
-        if i is None:
-            i = _line_at(lines, flag)
+    for flag in views:
+        i = where.get(flag.seq)
         if i is None:
             contexts.append(FlagContext(flag))
             continue
         contexts.append(FlagContext(flag, lines[max(0, i - before):i], lines[i],
                                     lines[i + 1:i + 1 + after]))
     return contexts
+
+
+def call_detail(store: Store, call_id: str) -> CallDetail:
+    """A call's summary, whole transcript and flags, each flag placed on its utterance."""
+    call = get_call(store, call_id)
+    lines = transcript(store, call_id)
+    views = call_flags(store, call_id)
+    return CallDetail(call, lines, views, _flag_lines(lines, views), call_review(store, call_id))
+
+
+def _flag_lines(lines: list[Line], views: list[FlagView]) -> dict[int, int]:
+    """Flag seq -> index of the utterance it was heard in: the one it recorded, else by time."""
+    index = {line.seq: i for i, line in enumerate(lines)}
+    found = {}
+    for flag in views:
+        i = index.get(flag.utterance_seq) if flag.utterance_seq is not None else None
+        if i is None:
+            i = _line_at(lines, flag)
+        if i is not None:
+            found[flag.seq] = i
+    return found
 
 
 def _line_at(lines: list[Line], flag: FlagView) -> int | None:
@@ -276,13 +327,28 @@ def record_verdict(store: Store, call_id: str, flag_seq: int, verdict: str,
     """Confirm a flag or dismiss it as a false alarm; a later verdict replaces the earlier one."""
     if verdict not in VERDICTS:
         raise AssistError(f"verdict must be one of {', '.join(VERDICTS)}, not '{verdict}'")
+    _check_flag(store, call_id, flag_seq)
+    store.apply({"op": "review", "call_id": call_id, "flag_seq": flag_seq, "verdict": verdict,
+                 "note": note, "reviewer": reviewer or _reviewer()})
+
+
+def record_note(store: Store, call_id: str, flag_seq: int, note: str,
+                reviewer: str | None = None) -> None:
+    """A note on one flag that keeps its verdict (or none yet); ``CALL_REVIEW`` notes the call."""
+    if flag_seq == CALL_REVIEW:
+        record_call_note(store, call_id, note, reviewer)
+        return
+    _check_flag(store, call_id, flag_seq)
+    store.apply({"op": "review", "call_id": call_id, "flag_seq": flag_seq, "note": note,
+                 "reviewer": reviewer or _reviewer()})
+
+
+def _check_flag(store: Store, call_id: str, flag_seq: int) -> None:
     with store.engine.connect() as conn:
         found = conn.execute(select(flags.c.id).where(
             flags.c.call_id == call_id, flags.c.seq == flag_seq)).first()
     if found is None:
         raise AssistError(f"call '{call_id}' has no flag {flag_seq}")
-    store.apply({"op": "review", "call_id": call_id, "flag_seq": flag_seq, "verdict": verdict,
-                 "note": note, "reviewer": reviewer or _reviewer()})
 
 
 def record_call_note(store: Store, call_id: str, note: str, reviewer: str | None = None) -> None:
@@ -437,6 +503,25 @@ def export_call(store: Store, call_id: str, fmt: str) -> str:
     if fmt == "csv":
         return _csv(_flag_rows(store, [call_id], {call_id: call}))
     return _call_html(store, call)
+
+
+def export_call_to(store: Store, call_id: str, path: Path, fmt: str | None = None) -> str:
+    """Write one call's export to ``path``; the format is ``fmt`` or the file's extension.
+    Returns the format written."""
+    fmt = fmt or path.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise AssistError(f"cannot tell the format of {path.name}: end it in "
+                          f"{', '.join('.' + f for f in FORMATS)}")
+    write_report(path, export_call(store, call_id, fmt))
+    return fmt
+
+
+def write_report(path: Path, content: str) -> None:
+    """Write an export, a missing folder or a read-only place being one clear error."""
+    try:
+        path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise AssistError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def export_week(store: Store, fmt: str, since: date | None = None, team: str | None = None,

@@ -152,29 +152,48 @@ def run_jsonl(source: Any, settings: CallSettings, stream=None) -> None:
             store.close()
 
 
-def run_ui(source: Any, settings: CallSettings) -> None:
-    """Open the live screen on a call; each call it runs is stored (one StoreSink per call)."""
-    from .tui.app import run_app
+class StoredCalls:
+    """What the live screen needs from the store: a pipeline factory that stores every call
+    it runs (one StoreSink per call) and the agent's ratings of suggested articles.
 
-    store = open_store(settings)
-    stored: list[Any] = []
+    Attributes:
+        store: the open store, or None (then nothing is stored).
+        sinks: the StoreSink of each call so far.
+    """
 
-    def pipeline_factory(call_settings: CallSettings, speakers: list[str], sinks: list) -> Pipeline:
-        pipeline = build_pipeline(call_settings, speakers, sinks, store=store)
-        sink = attach_store(pipeline, store, call_settings, source)
+    def __init__(self, source: Any, store: Any = None):
+        self.source = source
+        self.store = store
+        self.sinks: list[Any] = []
+
+    def pipeline_factory(self, settings: CallSettings, speakers: list[str], sinks: list) -> Pipeline:
+        pipeline = build_pipeline(settings, speakers, sinks, store=self.store)
+        sink = attach_store(pipeline, self.store, settings, self.source)
         if sink is not None:
-            stored.append(sink)
+            self.sinks.append(sink)
         return pipeline
 
-    def on_feedback(feedback: Any) -> None:  # the agent rated a KB article (y / n)
-        if stored:
-            stored[-1].feedback(feedback.article, feedback.useful)
+    def on_feedback(self, feedback: Any) -> None:
+        """The agent rated a KB article (y / n): it belongs to the latest call."""
+        if self.sinks:
+            self.sinks[-1].feedback(feedback.article, feedback.useful)
 
-    try:
-        run_app(source, settings, pipeline_factory=pipeline_factory, on_feedback=on_feedback)
-    finally:
-        for sink in stored:
+    def close(self) -> None:
+        for sink in self.sinks:
             sink.close()
-        if store is not None:
-            store.close()
+        if self.store is not None:
+            self.store.close()
 
+
+def run_ui(source: Any, settings: CallSettings) -> None:
+    """Open the live screen on a call; each call it runs is stored, and the review screen
+    reads the same store (``settings.db`` when calls are not stored)."""
+    from .tui.app import run_app
+    from .tui.shared import StoreHandle
+
+    stored = StoredCalls(source, open_store(settings))
+    try:
+        run_app(source, settings, pipeline_factory=stored.pipeline_factory,
+                on_feedback=stored.on_feedback, store=StoreHandle(settings.db, stored.store))
+    finally:
+        stored.close()

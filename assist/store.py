@@ -346,6 +346,13 @@ def safe_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _check_exists(url: URL) -> None:
+    database = url.database if url.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:" and not Path(database).is_file():
+        raise AssistError(f"no database at {database} (give --db, or run a call with the store "
+                          "first)")
+
+
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -417,12 +424,17 @@ class Store:
         engine: the SQLAlchemy engine.
         spool_dir: where sinks keep events while the database is unreachable.
         redaction: what is redacted before anything is written or exported.
+
+    ``create=False`` refuses a SQLite file that does not exist yet (reading a
+    store that is not there is a mistaken path, not a new database).
     """
 
     def __init__(self, url: str | None = None, *, spool_dir: Path | str | None = None,
                  redaction: RedactionOptions | None = None, upgrade: bool = True,
-                 check_version: bool = True, flush_spool: bool = True):
+                 check_version: bool = True, flush_spool: bool = True, create: bool = True):
         self.url = resolve_url(url)
+        if not create:
+            _check_exists(self.url)
         self.spool_dir = Path(spool_dir) if spool_dir else default_data_dir() / "spool"
         self.redaction = redaction or RedactionOptions()
         self.engine = _make_engine(self.url)
@@ -625,6 +637,8 @@ class Store:
         if not inserted:
             if op.get("note") is None:
                 values.pop("note")  # a verdict without --note keeps the earlier note
+            if "verdict" not in op:
+                values.pop("verdict")  # a note alone keeps the earlier verdict
             conn.execute(update(reviews).where(
                 reviews.c.call_id == op["call_id"], reviews.c.flag_seq == op["flag_seq"]).values(**values))
 

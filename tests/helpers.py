@@ -33,3 +33,40 @@ def of_type(events: list[Event], kind: str) -> list[Event]:
 def load_mono(path: Path) -> tuple[np.ndarray, int]:
     data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     return data[:, 0], rate
+
+
+class FirstSeconds:
+    """The sample call's first ``seconds``, fed as fast as possible (keeps the test short)."""
+
+    realtime = False
+
+    def __init__(self, path, seconds: float):
+        self.file = FileSource(path)
+        self.speakers = self.file.speakers
+        self.seconds = seconds
+
+    def __iter__(self):
+        for frame in self.file:
+            if frame.start >= self.seconds:
+                return
+            yield frame
+
+    def stop(self) -> None:
+        self.file.stop()
+
+    def describe(self) -> str:
+        return f"{self.file.describe()}, first {self.seconds:.0f} s"
+
+
+def text_of(widget) -> str:
+    """What a widget shows, as plain text."""
+    return str(widget.render())
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds (events cross from a thread)."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("condition not reached")

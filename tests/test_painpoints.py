@@ -284,49 +284,41 @@ def test_helpers_work_without_numpy_surprises():
     assert np.isclose(rise([], T0, PainPointOptions())[1], 1.0)
 
 
-def test_kb_gaps_without_the_kb_module(monkeypatch, filled_db):
-    import sys
+@pytest.fixture(scope="module")
+def small_kb(tmp_path_factory, embedder):
+    """Three real articles: double charges are answered, cards that never came are not."""
+    import shutil
 
-    monkeypatch.setitem(sys.modules, "assist.kb", None)
-    from assist.cli_painpoints import kb_gaps
+    from assist.kb import KnowledgeBase
+    from assist.resources import shipped
 
-    result = CliRunner().invoke(kb_gaps, ["--db", filled_db[0]])
-    assert result.exit_code != 0 and "assist.kb" in str(result.exception)
+    folder = tmp_path_factory.mktemp("kb")
+    for name in ("transaction-charged-twice", "exchange-rates", "change-pin"):
+        shutil.copy(shipped("kb") / f"{name}.md", folder)
+    return KnowledgeBase.open(folder, embedder=embedder)
 
 
-def test_kb_gaps_lists_poorly_answered_pain_points(monkeypatch, filled_db):
-    import sys
-    import types
-    from dataclasses import dataclass
+def test_kb_gaps_finds_poorly_answered_pain_points(filled_db, small_kb):
+    from assist.painpoints import kb_gaps
 
-    @dataclass
-    class SearchResult:
-        article: str
-        title: str
-        score: float
-        snippet: str = ""
+    _url, store, card, _ = filled_db
+    gaps = kb_gaps(store, small_kb)
+    assert [g.painpoint.id for g in gaps] == [card]  # the charge pain point is answered
+    gap = gaps[0]
+    assert gap.score < small_kb.threshold and len(gap.examples) == 3
+    assert all(text in CARD for text in gap.examples)
+    assert gap.nearest is not None and gap.nearest.article in small_kb.ids
+    assert kb_gaps(store, small_kb, threshold=0.0) == []
 
-    class KnowledgeBase:
-        threshold = 0.5
 
-        def __init__(self, kb_dir=None):
-            pass
-
-        def search(self, text, top=3):  # only double charges have an article
-            score = 0.9 if "charge" in text or "twice" in text else 0.2
-            return [SearchResult("double-charge", "Double charges", score)]
-
-    fake = types.ModuleType("assist.kb")
-    fake.KnowledgeBase = KnowledgeBase
-    monkeypatch.setitem(sys.modules, "assist.kb", fake)
+def test_kb_gaps_command(filled_db, small_kb):
     from assist.cli_painpoints import kb_gaps
 
     url, _store, card, _ = filled_db
-    result = CliRunner().invoke(kb_gaps, ["--db", url])
+    result = CliRunner().invoke(kb_gaps, ["--db", url, "--kb", str(small_kb.kb_dir)])
     assert result.exit_code == 0, result.output
-    assert card in result.output and "< 0.50" in result.output
-    assert "double-charge (0.20)" in result.output
-    assert result.output.count("problems,") == 1  # the charge pain point is answered
+    assert card in result.output and "< 0.50" in result.output and "nearest article:" in result.output
+    assert result.output.count("problems,") == 1
 
 
 @pytest.mark.parametrize("module", ["assist.painpoints", "assist.cli_painpoints"])

@@ -39,6 +39,7 @@ from assist.tui.widgets import (
     UtteranceLine,
     flag_span,
 )
+from helpers import FirstSeconds, text_of, until
 
 SIZE = (120, 40)
 anyio = pytest.mark.anyio
@@ -74,25 +75,12 @@ def make_app(events, source=None, **options) -> tuple[AssistApp, FakeFactory]:
     return app, factory
 
 
-def text_of(widget) -> str:
-    return str(widget.render())
-
-
 def state(app: AssistApp) -> str:
     return text_of(app.header.query_one("#call-state"))
 
 
 def said(app: AssistApp) -> list[tuple[str, str]]:
     return [(line.utterance.speaker, line.utterance.text) for line in app.query(UtteranceLine)]
-
-
-async def until(pilot, condition, timeout: float = 5.0) -> None:
-    """Let the app run until ``condition()`` holds (events cross from a thread)."""
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("condition not reached")
 
 
 async def call_over(pilot) -> None:
@@ -409,6 +397,8 @@ async def test_level_meters(recorded):
     app, _ = make_app(recorded[:1], hold_open=True)
     async with app.run_test(size=SIZE) as pilot:
         header = app.query_one(CallHeader)
+        await until(pilot, lambda: "live" in state(app))  # the source's own levels are in
+        await pilot.pause()
         header.post_message(Levels({"agent": 1.0, "customer": 0.001}))
         await pilot.pause()
         agent = app.query_one("#meter-agent", LevelMeter)
@@ -442,29 +432,6 @@ def test_fresh_source_reopens_a_stopped_file_source():
 
 
 # ---------------------------------------------------------------- the real pipeline
-
-
-class FirstSeconds:
-    """The sample call's first ``seconds``, fed as fast as possible (keeps the test short)."""
-
-    realtime = False
-
-    def __init__(self, path, seconds: float):
-        self.file = FileSource(path)
-        self.speakers = self.file.speakers
-        self.seconds = seconds
-
-    def __iter__(self):
-        for frame in self.file:
-            if frame.start >= self.seconds:
-                return
-            yield frame
-
-    def stop(self) -> None:
-        self.file.stop()
-
-    def describe(self) -> str:
-        return f"{self.file.describe()}, first {self.seconds:.0f} s"
 
 
 def real_settings():

@@ -13,12 +13,13 @@ Keys:
        live call cannot be paused, so nothing is lost; meters and the timer stay live.
     m  mark a moment: a line with the call time in the transcript (``app.marks``).
     1-3  open a suggested article; in it, y / n mark it useful / not useful.
+    r / k  the review and knowledge-base screens (the call goes on); l comes back
+       (see ``base.py``).
     q  quit (stops the call first).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +29,11 @@ from typing import Any
 
 import numpy as np
 from textual import work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -48,7 +50,9 @@ from ..events import (
     Utterance,
 )
 from .article import ArticleLoader, ArticleScreen, load_article
+from .base import SWITCH_BINDINGS, ScreensApp
 from .messages import Levels, PartialText, PipelineEvent
+from .shared import StoreHandle
 from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, Transcript, clock_text
 
 PipelineFactory = Callable[[Any, list[str], list[Callable[[Event], None]]], Any]
@@ -111,20 +115,20 @@ def fresh_source(source: Any) -> Any:
     raise AssistError("this audio input cannot be restarted; quit and run assist again")
 
 
-def default_theme() -> str:
-    """Follow the terminal's own palette (ANSI colours), light or dark as it says."""
-    background = os.environ.get("COLORFGBG", "").rsplit(";", 1)[-1]
-    return "ansi-light" if background in ("7", "15") else "ansi-dark"
-
-
 def _build_pipeline(settings: Any, speakers: list[str], sinks: list) -> Any:
     from ..session import build_pipeline
 
     return build_pipeline(settings, speakers, sinks)
 
 
-class AssistApp(App[None]):
-    """The live screen on one audio source.
+class LiveScreen(Screen[None]):
+    """The live mode's screen; ``AssistApp.compose`` fills it (the app drives the call)."""
+
+    AUTO_FOCUS = ""  # nothing focused until the agent tabs: the panels look the same always
+
+
+class AssistApp(ScreensApp):
+    """The live screen on one audio source, with the review and KB screens a key away.
 
     Attributes:
         source: the audio source of the first call.
@@ -135,11 +139,13 @@ class AssistApp(App[None]):
         flag_hold: seconds a flag stays on the coach card before the next replaces it.
         article_loader: ``(article_id, kb_dir) -> markdown | None`` for the article modal.
         on_feedback: called with each ``KbFeedback`` (the hook for the store).
+        store: the store the review screen reads (default: ``settings.db``, opened when needed).
         autostart: start the call on mount.
     """
 
-    CSS_PATH = "app.tcss"
-    TITLE = "assist"
+    DEFAULT_MODE = "live"
+    MODES = {"live": LiveScreen}
+    LIVE_ACTIONS = frozenset({"stop_call", "start_call", "pause", "resume", "mark", "article"})
     BINDINGS = [
         Binding("s", "stop_call", "Stop call"),
         Binding("s", "start_call", "Start call"),
@@ -149,6 +155,7 @@ class AssistApp(App[None]):
         Binding("1", "article(0)", "Article", key_display="1-3"),
         Binding("2", "article(1)", "Article", show=False),
         Binding("3", "article(2)", "Article", show=False),
+        *SWITCH_BINDINGS,
         Binding("q", "quit", "Quit"),
     ]
 
@@ -159,8 +166,11 @@ class AssistApp(App[None]):
                  article_loader: ArticleLoader = load_article,
                  on_feedback: Callable[[KbFeedback], None] | None = None,
                  theme: str | None = None,
+                 store: StoreHandle | None = None,
                  autostart: bool = True):
-        super().__init__()
+        super().__init__(store=store or StoreHandle(getattr(settings, "db", None)),
+                         kb_dir=getattr(settings, "kb_dir", None),
+                         phrases_dir=getattr(settings, "phrases_dir", None), theme=theme)
         self.source = source
         self.settings = settings
         self.pipeline_factory = pipeline_factory or _build_pipeline
@@ -169,7 +179,6 @@ class AssistApp(App[None]):
         self.article_loader = article_loader
         self.on_feedback = on_feedback
         self.autostart = autostart
-        self._theme_name = theme or default_theme()
         self.pipeline: Any = None
         self.running = False
         self.paused = False
@@ -205,10 +214,9 @@ class AssistApp(App[None]):
                 yield self.coach
                 yield self.kb
         yield self.ticker
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.theme = self._theme_name
         self.transcript.border_title = "Transcript"
         self.set_interval(1.0, self._tick)
         if self.autostart:
@@ -384,6 +392,8 @@ class AssistApp(App[None]):
     # ------------------------------------------------------------ keys
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.LIVE_ACTIONS and self.current_mode != "live":
+            return False  # the call's keys belong to the live screen
         if action == "stop_call":
             return self.running
         if action == "start_call":
@@ -392,7 +402,7 @@ class AssistApp(App[None]):
             return not self.paused
         if action == "resume":
             return self.paused
-        return True
+        return super().check_action(action, parameters)
 
     def action_pause(self) -> None:
         self.paused = True
@@ -454,6 +464,14 @@ class AssistApp(App[None]):
             self.on_feedback(feedback)
         self.notify(f"Marked {'useful' if useful else 'not useful'}: "
                     f"{suggestion.title or suggestion.article}", timeout=3)
+
+    def loaded_kb(self) -> Any:
+        """The call's knowledge base, which its KB advisor loaded with the models."""
+        for analyzer in getattr(self.pipeline, "analyzers", []):
+            kb = getattr(analyzer, "kb", None)
+            if kb is not None and hasattr(kb, "search"):
+                return kb
+        return None
 
     async def action_quit(self) -> None:
         self._stop_call()

@@ -25,12 +25,25 @@ ArticleLoader = Callable[[str, "Path | None"], "str | None"]
 
 def load_article(article_id: str, kb_dir: Path | None = None) -> str | None:
     """The body of an article (Markdown, front matter dropped), or None if not found."""
-    from ..kb import load_articles
-
     folder = Path(kb_dir) if kb_dir else shipped("kb")
     if not folder.is_dir():
         return None
-    return next((a.body for a in load_articles(folder) if a.id == article_id), None)
+    return _bodies(folder).get(article_id)
+
+
+_cache: dict[Path, tuple[tuple[tuple[str, float], ...], dict[str, str]]] = {}
+
+
+def _bodies(folder: Path) -> dict[str, str]:
+    """Article bodies by id, parsed again only when a file changed: parsing the whole KB
+    competes with the screen for the interpreter each time an article opens."""
+    from ..kb import article_files, load_articles
+
+    stamp = tuple((str(path), path.stat().st_mtime) for path in article_files(folder))
+    cached = _cache.get(folder)
+    if cached is None or cached[0] != stamp:
+        cached = _cache[folder] = (stamp, {a.id: a.body for a in load_articles(folder)})
+    return cached[1]
 
 
 class ArticleScreen(ModalScreen[bool | None]):
@@ -54,7 +67,7 @@ class ArticleScreen(ModalScreen[bool | None]):
             with VerticalScroll(id="article-body"):
                 yield Markdown(self.suggestion.snippet or "*loading…*")
             yield Static("", id="article-note")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         dialog = self.query_one("#article")

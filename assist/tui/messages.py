@@ -9,10 +9,16 @@ whether the next queued one supersedes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from ..events import Event, Partial
+
+if TYPE_CHECKING:
+    from ..kb import KnowledgeBase, SearchResult
+    from ..painpoints import KbGap
+    from ..review import CallDetail, CallSummary
 
 
 @dataclass
@@ -50,3 +56,59 @@ class ArticleLoaded(Message):
     article: str
     body: str | None
     note: str = ""
+
+
+
+# ---------------------------------------------------------------- review and KB screens
+# Their thread workers read the store or the KB and post one of these; ``error`` is the
+# one-line reason they could not (then the data is empty).
+
+
+@dataclass
+class CallsLoaded(Message):
+    """The call list for the current filters."""
+
+    calls: list[CallSummary]
+    error: str = ""
+
+
+@dataclass
+class CallLoaded(Message):
+    """One call to review; ``why`` maps phrase ids to why they hurt (from the phrase packs)."""
+
+    detail: CallDetail | None
+    why: dict[str, str]
+    error: str = ""
+
+
+@dataclass
+class ReviewSaved(Message):
+    """A verdict, note or export was written (``done`` says what, for the notification)."""
+
+    done: str
+    error: str = ""
+
+
+@dataclass
+class KbOpened(Message):
+    """The knowledge base and its embedding model are loaded."""
+
+    kb: KnowledgeBase | None
+    error: str = ""
+
+
+@dataclass
+class KbFound(Message):
+    """Search results for ``query``."""
+
+    query: str
+    results: list[SearchResult]
+    error: str = ""
+
+
+@dataclass
+class GapsFound(Message):
+    """Pain points without a good article."""
+
+    gaps: list[KbGap]
+    error: str = ""

@@ -153,10 +153,12 @@ class UtteranceLine(Horizontal):
         super().__init__(classes=f"line {utterance.speaker}")
         self.utterance = utterance
         self.flags: list[Flag] = []
+        self.said: Static | None = None
 
     def compose(self) -> ComposeResult:
+        self.said = Static(self._said(), classes="said")
         yield Static(self._who(), classes="who")
-        yield Static(self._said(), classes="said")
+        yield self.said
 
     def _who(self) -> Content:
         label = SPEAKER_LABELS.get(self.utterance.speaker, self.utterance.speaker)
@@ -171,8 +173,10 @@ class UtteranceLine(Horizontal):
     def add_flag(self, flag: Flag) -> None:
         self.flags.append(flag)
         self.add_class("flagged")
-        if self.is_mounted:
-            self.query_one(".said", Static).update(self._said())
+        # composed but not yet mounted is the usual case (the flag follows its utterance
+        # within milliseconds): waiting for is_mounted lost the mark
+        if self.said is not None:
+            self.said.update(self._said())
 
 
 class PartialLine(Horizontal):
