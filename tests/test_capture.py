@@ -83,7 +83,8 @@ def test_two_monitors_land_on_the_right_speaker(pulse, shared_data, whisper_mode
     starter.join()
     said = {s: " ".join(e.text for e in events if e.type == "utterance" and e.speaker == s).lower()
             for s in ("agent", "customer")}
-    assert "country" in said["agent"] and "ask not" in said["agent"], said
+    # (the words, not their exact first syllables: a loaded machine may clip the onset)
+    assert "country" in said["agent"] and "fellow americans" in said["agent"], said
     assert "country" not in said["customer"] and said["customer"].strip(), said
     # the customer's words are those of the file's customer channel, transcribed offline
     from assist.audio import FileSource

@@ -128,7 +128,7 @@ async def test_transcript_tells_speakers_apart(recorded):
 @anyio
 async def test_partial_text_is_dimmed_and_replaced():
     events = [Ready(model="tiny.en"), Partial(speaker=AGENT, text="Good"),
-              Partial(speaker=AGENT, text="Good morning, thank"),
+              Partial(speaker=AGENT, text="Good morning, thank", stable=2),
               Partial(speaker=CUSTOMER, text="Hello")]
     app, factory = make_app(events, hold_open=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -136,6 +136,10 @@ async def test_partial_text_is_dimmed_and_replaced():
         await until(pilot, lambda: app.query_one("#partial-customer", PartialLine).display)
         assert agent.display and agent.has_class("partial")
         assert text_of(agent.query_one(".said")) == "Good morning, thank"
+        # the tentative tail ("thank") is dimmer than the two agreed words
+        content = agent.query_one(".said").visual
+        dim = [(s.start, s.end) for s in content.spans if "dim" in str(s.style)]
+        assert dim == [(len("Good morning, "), len("Good morning, thank"))]
         assert said(app) == []
         await pilot.press("s")
         await call_over(pilot)

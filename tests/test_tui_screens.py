@@ -120,7 +120,11 @@ def back_office(mode: str, db: str | None = None, kb_dir: Path | None = None) ->
 
 
 async def settled(pilot) -> None:
-    """Every worker done and every message it posted handled."""
+    """The first screen up, every worker done and every message it posted handled."""
+    for _ in range(200):  # a loaded machine may not have pushed the first screen yet
+        if pilot.app.screen_stack:
+            break
+        await pilot.pause(0.05)
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()

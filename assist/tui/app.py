@@ -353,7 +353,7 @@ class AssistApp(ScreensApp):
 
     def _show_partial(self, event: Partial) -> None:
         self.banner.clear()
-        self.transcript.show_partial(event.speaker, event.text)
+        self.transcript.show_partial(event.speaker, event.text, event.stable)
 
     def _show_utterance(self, event: Utterance) -> None:
         self.banner.clear()

@@ -8,6 +8,7 @@ variables in ``app.tcss`` or in content styles, never hard-coded.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -179,13 +180,26 @@ class UtteranceLine(Horizontal):
             self.said.update(self._said())
 
 
+def tail_start(text: str, stable: int | None) -> int | None:
+    """Character offset where the tentative words after the first ``stable`` begin."""
+    if stable is None:
+        return None
+    words = list(re.finditer(r"\S+", text))
+    return words[stable].start() if stable < len(words) else None
+
+
 class PartialLine(Horizontal):
-    """Interim text for one speaker, dimmed, replaced as it firms up; hidden when empty."""
+    """Interim text for one speaker, dimmed, replaced as it firms up; hidden when empty.
+
+    Words two decodes agreed on are dimmed; the tentative tail after them is
+    dimmer still, so the agent can tell which words may yet change.
+    """
 
     def __init__(self, speaker: str):
         super().__init__(classes=f"line partial {speaker}", id=f"partial-{speaker}")
         self.speaker = speaker
         self.text = ""
+        self.stable: int | None = None
         self.early: list[Flag] = []
 
     def compose(self) -> ComposeResult:
@@ -193,14 +207,18 @@ class PartialLine(Horizontal):
         yield Static(Content.assemble(("  …  ", "$text-muted"), label), classes="who")
         yield Static("", classes="said")
 
-    def show(self, text: str) -> None:
-        self.text = text
+    def show(self, text: str, stable: int | None = None) -> None:
+        self.text, self.stable = text, stable
         self.display = bool(text.strip())
-        self.query_one(".said", Static).update(highlighted(text, self.early))
+        content = highlighted(text, self.early)
+        tail = tail_start(text, stable)
+        if tail is not None:
+            content = content.stylize("dim", tail, len(text))
+        self.query_one(".said", Static).update(content)
 
     def add_early_flag(self, flag: Flag) -> None:
         self.early.append(flag)
-        self.show(self.text)
+        self.show(self.text, self.stable)
 
     def clear(self) -> None:
         self.early.clear()
@@ -240,11 +258,11 @@ class Transcript(VerticalScroll):
         found = self.query(f"#partial-{speaker}").results(PartialLine)
         return next(iter(found), None)
 
-    def show_partial(self, speaker: str, text: str) -> None:
+    def show_partial(self, speaker: str, text: str, stable: int | None = None) -> None:
         partial = self._partial(speaker)
         if partial is not None:
             self._follow()
-            partial.show(text)
+            partial.show(text, stable)
 
     def add_utterance(self, utterance: Utterance) -> UtteranceLine:
         self.placeholder("")
