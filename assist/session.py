@@ -7,6 +7,7 @@ are installed, without the pipeline knowing them.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -88,11 +89,22 @@ def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Itera
     """Load the model (once per process) and wire a pipeline for one call."""
     model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
     _one_torch_thread()
-    return Pipeline(
+    pipeline = Pipeline(
         model, speakers, settings.asr_options,
         analyzers=default_analyzers(settings, store) if analyzers is None else analyzers,
         sinks=sinks, model_name=settings.asr.name,
     )
+    freeze_heap()
+    return pipeline
+
+
+def freeze_heap() -> None:
+    """Take what loading left on the heap (models, tokenizers, the KB: some 400,000
+    objects) out of the garbage collector's sight.  Every full collection walks all of
+    them otherwise, holding the GIL for about 0.4 s on this machine: decoding and the
+    screen both stall.  Measured by ``bench/ui.py``; idempotent, cheap after the first call."""
+    gc.collect()
+    gc.freeze()
 
 
 def _one_torch_thread() -> None:

@@ -26,7 +26,9 @@ from assist.events import (
 from assist.resources import sample_call
 from assist.tui.app import AssistApp, MeteredSource, fresh_source
 from assist.tui.article import ArticleScreen, load_article
+from assist.tui.keybar import KeyBar
 from assist.tui.messages import Levels, PartialText
+from assist.tui.transcript import Transcript, tail_start
 from assist.tui.widgets import (
     Banner,
     CallHeader,
@@ -34,9 +36,6 @@ from assist.tui.widgets import (
     KbPanel,
     LevelMeter,
     PainTicker,
-    PartialLine,
-    Transcript,
-    UtteranceLine,
     flag_span,
 )
 from helpers import FirstSeconds, text_of, until
@@ -80,15 +79,19 @@ def state(app: AssistApp) -> str:
 
 
 def said(app: AssistApp) -> list[tuple[str, str]]:
-    return [(line.utterance.speaker, line.utterance.text) for line in app.query(UtteranceLine)]
+    return [(line.utterance.speaker, line.utterance.text) for line in app.transcript.lines]
+
+
+def shown(app: AssistApp) -> str:
+    """The transcript as the screen draws it, plain text."""
+    return "\n".join(app.transcript.plain())
 
 
 async def call_over(pilot) -> None:
     """Wait for the call's worker and for the screen to show everything it sent."""
     app = pilot.app
     await app.workers.wait_for_complete()
-    await until(pilot, lambda: not app.running and all(
-        w.is_mounted for w in app.query("UtteranceLine, .note, UtteranceLine Static")))
+    await until(pilot, lambda: not app.running)
     await pilot.pause()
 
 
@@ -102,11 +105,13 @@ async def test_loading_models_shows_until_ready(recorded):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "loading models" in state(app)
-        assert "Loading models" in text_of(app.query_one("#placeholder"))
+        assert "Loading models" in app.transcript.placeholder_text
+        assert "Loading models" in shown(app)
         gate.set()
         await call_over(pilot)
         assert "call ended" in state(app)
-        assert not app.query_one("#placeholder").display
+        assert not app.transcript.placeholder_text
+        assert "Loading models" not in shown(app) and "Listening" not in shown(app)
 
 
 @anyio
@@ -116,13 +121,18 @@ async def test_transcript_tells_speakers_apart(recorded):
         await call_over(pilot)
         utterances = [e for e in recorded if isinstance(e, Utterance)]
         assert said(app) == [(u.speaker, u.text) for u in utterances]
-        lines = list(app.query(UtteranceLine))
+        lines = app.transcript.lines
         assert {line.utterance.speaker for line in lines} == {AGENT, CUSTOMER}
-        assert all(line.has_class(line.utterance.speaker) for line in lines)
-        assert "Customer" in text_of(lines[1].query_one(".who"))
-        assert all(not p.display for p in app.query(PartialLine))  # the call ended
-        assert "Call ended" in text_of(app.query_one(".note.end"))
-        assert "01:39" in text_of(app.query_one(".note.end"))
+        assert "Customer" in str(lines[1].who()) and "Agent" in str(lines[0].who())
+        # the speakers' labels are drawn in different colours
+        assert lines[0].who().spans[-1].style != lines[1].who().spans[-1].style
+        rows = app.transcript.plain()
+        first = next(i for i, row in enumerate(rows) if "Good morning" in row)
+        assert rows[first].startswith("00:00 Agent")
+        assert not any(p.display for p in app.transcript.partials.values())  # the call ended
+        ends = [n.text for n in app.transcript.notes if n.kind == "end"]
+        assert len(ends) == 1 and "Call ended" in ends[0] and "01:39" in ends[0]
+        assert ends[0] in shown(app)
 
 
 @anyio
@@ -132,18 +142,21 @@ async def test_partial_text_is_dimmed_and_replaced():
               Partial(speaker=CUSTOMER, text="Hello")]
     app, factory = make_app(events, hold_open=True)
     async with app.run_test(size=SIZE) as pilot:
-        agent = app.query_one("#partial-agent", PartialLine)
-        await until(pilot, lambda: app.query_one("#partial-customer", PartialLine).display)
-        assert agent.display and agent.has_class("partial")
-        assert text_of(agent.query_one(".said")) == "Good morning, thank"
-        # the tentative tail ("thank") is dimmer than the two agreed words
-        content = agent.query_one(".said").visual
-        dim = [(s.start, s.end) for s in content.spans if "dim" in str(s.style)]
+        agent = app.transcript.partials[AGENT]
+        await until(pilot, lambda: app.transcript.partials[CUSTOMER].display)
+        assert agent.display and agent.text == "Good morning, thank"
+        assert any(row.endswith("Agent  Good morning, thank") or
+                   ("Agent" in row and "Good morning, thank" in row) for row in app.transcript.plain())
+        # partial text is dimmed; its tentative tail ("thank") dimmer than the agreed words
+        content = agent.said()
+        assert all("$text-muted" in str(s.style) for s in content.spans if s.start == 0)
+        dim = [(s.start, s.end) for s in content.spans if str(s.style) == "dim"]
         assert dim == [(len("Good morning, "), len("Good morning, thank"))]
+        assert tail_start("Good morning, thank", 2) == len("Good morning, ")
         assert said(app) == []
         await pilot.press("s")
         await call_over(pilot)
-        assert not agent.display
+        assert not agent.display and "Good morning, thank" not in shown(app)
 
 
 def test_partial_and_level_messages_coalesce():
@@ -159,7 +172,7 @@ async def test_flag_is_highlighted_and_coached(recorded):
     app, _ = make_app(recorded, flag_hold=60)
     async with app.run_test(size=SIZE) as pilot:
         await call_over(pilot)
-        flagged = [line for line in app.query(UtteranceLine) if line.has_class("flagged")]
+        flagged = [line for line in app.transcript.lines if line.flagged]
         assert [line.utterance.text for line in flagged] == [
             "Please calm down, madam.",
             "As I already said, cards take up to 10 working days to arrive.",
@@ -168,8 +181,10 @@ async def test_flag_is_highlighted_and_coached(recorded):
         ]
         calm = flagged[0]
         assert flag_span(calm.utterance.text, calm.flags[0]) == (0, 16)
-        rendered = calm.query_one(".said").render()
-        assert any(span.start == 2 and span.end == 18 for span in rendered.spans)  # after "⚑ "
+        rendered = calm.said()
+        assert any(span.start == 2 and span.end == 18 and "reverse" in str(span.style)
+                   for span in rendered.spans)  # after "⚑ "
+        assert "00:52 Agent    ⚑ Please calm down, madam." in app.transcript.plain()
         coach = app.query_one(CoachPanel)
         card = text_of(coach.query_one("#flag-card"))
         assert "Please calm down" in card
@@ -318,7 +333,7 @@ async def test_stop_and_start_a_call(recorded):
         await until(pilot, lambda: len(factory.built) == 2 and len(said(app)) == 2)
         assert app.source is not source and not app.source.stopped.is_set()
         assert app.running and "live" in state(app)
-        assert len(app.query(UtteranceLine)) == 2
+        assert len(app.transcript.lines) == 2
         await pilot.press("s")
         await app.workers.wait_for_complete()
 
@@ -343,6 +358,45 @@ async def test_pause_holds_the_screen_and_loses_nothing(recorded):
 
 
 @anyio
+async def test_transcript_follows_the_end_unless_scrolled_up(recorded):
+    app, _ = make_app(opening(recorded), hold_open=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(said(app)) == 2)
+        transcript = app.transcript
+        for i in range(60):
+            transcript.add_utterance(Utterance(speaker=AGENT, text=f"line number {i}",
+                                               start=10.0 + i, end=10.5 + i))
+        await pilot.pause()
+        assert transcript.max_scroll_y > 0 and transcript.scroll_y == transcript.max_scroll_y
+        assert transcript.virtual_size.height == len(transcript.plain())
+        assert "line number 59" in [row for row in transcript.plain() if row][-1]
+        transcript.scroll_home(animate=False)
+        await pilot.pause()
+        transcript.add_utterance(Utterance(speaker=CUSTOMER, text="while you read", start=80,
+                                           end=81))
+        await pilot.pause()
+        assert transcript.scroll_y == 0  # the agent scrolled up to read: left there
+        assert any("while you read" in row for row in transcript.plain())
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+
+
+@anyio
+async def test_footer_shows_the_keys_that_apply_now(recorded):
+    app, _ = make_app(opening(recorded), hold_open=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(said(app)) == 2)
+        bar = app.screen.query_one(KeyBar)
+        assert "Pause" in text_of(bar) and "Stop call" in text_of(bar) and "Resume" not in text_of(bar)
+        await pilot.press("p")
+        await pilot.pause()
+        assert "Resume" in text_of(bar) and "Pause" not in text_of(bar)
+        await pilot.press("p", "s")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: "Start call" in text_of(bar))
+
+
+@anyio
 async def test_mark_a_moment(recorded):
     now = {"t": 100.0}
 
@@ -354,9 +408,10 @@ async def test_mark_a_moment(recorded):
         await until(pilot, lambda: len(said(app)) == 2)
         now["t"] = 163.5
         await pilot.press("m")
-        await until(pilot, lambda: app.query(".note.mark"))
-        notes = [text_of(n) for n in app.query(".note.mark")]
+        await until(pilot, lambda: app.transcript.notes)
+        notes = [n.text for n in app.transcript.notes if n.kind == "mark"]
         assert notes == ["⚑ marked at 01:03"]
+        assert "⚑ marked at 01:03" in shown(app)
         assert [round(m.call_time, 1) for m in app.marks] == [63.5]
         assert app.marks[0].call == "fake-call"
         await pilot.press("s")

@@ -20,6 +20,7 @@ Keys:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,8 +34,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..errors import AssistError
@@ -51,9 +50,11 @@ from ..events import (
 )
 from .article import ArticleLoader, ArticleScreen, load_article
 from .base import SWITCH_BINDINGS, ScreensApp
+from .keybar import KeyBar
 from .messages import Levels, PartialText, PipelineEvent
-from .shared import StoreHandle
-from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, Transcript, clock_text
+from .shared import SteadyScreen, StoreHandle
+from .transcript import Transcript
+from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, clock_text
 
 PipelineFactory = Callable[[Any, list[str], list[Callable[[Event], None]]], Any]
 
@@ -108,6 +109,21 @@ class MeteredSource:
             self.source.stop()
 
 
+BACKGROUND_NICE = 5
+
+
+def _behind_the_screen() -> None:
+    """Lower this thread's CPU priority, and so that of every thread it starts (the
+    decoder's own threads, the audio reader): on 2 cores, two decoder threads and the
+    screen compete for the CPU, and a key press waited behind a decode (``bench/ui.py``).
+    The screen's work is small, so decoding loses next to nothing."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + BACKGROUND_NICE)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the default priority
+        pass
+
+
 def fresh_source(source: Any) -> Any:
     """A new source on the same input for the next call (a stopped source stays stopped)."""
     if hasattr(source, "reopen"):
@@ -121,7 +137,7 @@ def _build_pipeline(settings: Any, speakers: list[str], sinks: list) -> Any:
     return build_pipeline(settings, speakers, sinks)
 
 
-class LiveScreen(Screen[None]):
+class LiveScreen(SteadyScreen):
     """The live mode's screen; ``AssistApp.compose`` fills it (the app drives the call)."""
 
     AUTO_FOCUS = ""  # nothing focused until the agent tabs: the panels look the same always
@@ -214,7 +230,7 @@ class AssistApp(ScreensApp):
                 yield self.coach
                 yield self.kb
         yield self.ticker
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.transcript.border_title = "Transcript"
@@ -266,6 +282,7 @@ class AssistApp(ScreensApp):
     def _run_pipeline(self, source: Any, stop: threading.Event,
                       post_levels: Callable[[dict[str, float]], None]) -> None:
         worker = get_current_worker()
+        _behind_the_screen()
 
         def sink(event: Event) -> None:
             if not worker.is_cancelled:

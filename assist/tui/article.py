@@ -14,10 +14,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from ..events import Suggestion
 from ..resources import shipped
+from .keybar import KeyBar
 from .messages import ArticleLoaded
 
 ArticleLoader = Callable[[str, "Path | None"], "str | None"]
@@ -67,7 +68,7 @@ class ArticleScreen(ModalScreen[bool | None]):
             with VerticalScroll(id="article-body"):
                 yield Markdown(self.suggestion.snippet or "*loading…*")
             yield Static("", id="article-note")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         dialog = self.query_one("#article")

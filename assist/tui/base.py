@@ -74,6 +74,8 @@ class ScreensApp(App[None]):
 
         Every switch here is undone before anything else runs (no await between), so the
         user's screen stays current for the keys and for whatever queries the app."""
+        if not self.is_running:
+            return  # closing: shutdown walks the screen stacks a switch would add to
         others = [mode for mode in self._modes if mode != self.current_mode]
         with self.batch_update():  # nothing of this reaches the terminal
             back = self.current_mode
@@ -81,6 +83,8 @@ class ScreensApp(App[None]):
             self.switch_mode(back)
         for mount in mounts:
             await mount
+        if not self.is_running:
+            return
         with self.batch_update():  # mounted now: a switch styles them for the app's CSS
             back = self.current_mode
             for mode in others:
@@ -90,8 +94,29 @@ class ScreensApp(App[None]):
 
     def action_switch(self, mode: str) -> None:
         if mode in self._modes and mode != self.current_mode:
-            self.switch_mode(mode)
+            self._instant = self.screens_prepared
+            try:
+                with self.batch_update():  # one frame, drawn as soon as the switch is done
+                    self.switch_mode(mode)
+            finally:
+                self._instant = False
             self.refresh_bindings()
+
+    _instant = False
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        """``switch_mode`` holds the screen back 50 ms to hide a screen being built; a
+        prepared screen is built already, so a switch to it shows at once (measured by
+        ``bench/ui.py``: the delay was half of a switch's time)."""
+        if not self._instant:
+            super().delay_update(delay)
+
+    def refresh_bindings(self) -> None:
+        """Tell the footer the keys changed.  Textual's own does nothing until the app has
+        finished mounting, and a call started from ``on_mount`` changes them before that
+        (the footer said "Start call" through the whole first call)."""
+        if self._screen_stacks.get(self._current_mode):
+            self.screen.refresh_bindings()
 
     def loaded_kb(self) -> Any:
         """A knowledge base something in the app has loaded already (the live call's), or

@@ -24,14 +24,14 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ..resources import shipped
+from .keybar import KeyBar
 from .messages import GapsFound, KbFound, KbOpened
-from .shared import TitleBar, failure, short_path
+from .shared import SteadyScreen, TitleBar, failure, short_path
 
 if TYPE_CHECKING:
     from ..kb import Article, KnowledgeBase, SearchResult
@@ -65,7 +65,7 @@ def gap_markdown(gap: KbGap, threshold: float) -> str:
             f"## Nearest article\n\n{closest}\n")
 
 
-class KbScreen(Screen[None]):
+class KbScreen(SteadyScreen):
     """Articles (all of them, or the best for a search) beside the one highlighted."""
 
     AUTO_FOCUS = "#kb-list"  # single keys work on arrival; / goes to the search box
@@ -99,7 +99,7 @@ class KbScreen(Screen[None]):
             with VerticalScroll(id="kb-reader"):
                 yield Markdown("# Knowledge base\n\nThe articles show here once they have loaded.",
                                id="kb-article")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#kb-gaps").display = False

@@ -28,12 +28,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, DataTable, Footer, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 from textual.worker import get_current_worker
 
 from ..events import AGENT, Flag, Utterance
+from .keybar import KeyBar
 from .messages import CallLoaded, CallsLoaded, ReviewSaved
-from .shared import StoreHandle, TitleBar, failure
+from .shared import SteadyScreen, StoreHandle, TitleBar, failure
 from .widgets import SEVERITY_STYLES, UtteranceLine, clock_text, flag_card
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def as_flag(view: FlagView, why: str = "") -> Flag:
 # ---------------------------------------------------------------- the call list
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(SteadyScreen):
     """Stored calls, newest first, with their flag counts, narrowed by the filters."""
 
     BINDINGS = [
@@ -93,7 +94,7 @@ class ReviewScreen(Screen[None]):
             yield Checkbox("unreviewed only", id="filter-unreviewed")
         yield DataTable(id="calls", cursor_type="row", zebra_stripes=True)
         yield Static("", id="review-status")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#calls", DataTable)
@@ -251,7 +252,7 @@ class CallScreen(Screen[None]):
                 yield Static("", id="review-card")
                 yield Static("", id="review-flags")
                 yield Static("", id="review-note")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#call-transcript").border_title = f"Call {self.call_id}"
@@ -468,7 +469,7 @@ class NoteScreen(ModalScreen[str | None]):
             yield Input(self.text, placeholder="What the agent should hear about this",
                         id="note-text")
             yield Static("Enter saves · Escape cancels", classes="dialog-hint")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#note-dialog").border_title = f"Note on {self.what}"
@@ -497,7 +498,7 @@ class ExportScreen(ModalScreen[Path | None]):
             yield Static("The extension picks the format: .html (a report), .csv (one row per "
                          "flag) or .json (everything). Enter writes · Escape cancels",
                          id="export-note", classes="dialog-hint")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#export-dialog").border_title = f"Export call {self.call_id}"

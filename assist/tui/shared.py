@@ -6,7 +6,9 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.content import Content
+from textual.screen import Screen
 from textual.widgets import Static
 
 from ..errors import AssistError
@@ -32,6 +34,25 @@ def short_path(path: str | Path) -> str:
             continue
         return str(Path(shown) / rest) if shown else str(rest)
     return str(path)
+
+
+class SteadyScreen(Screen[None]):
+    """A screen that keeps its styles while another one shows.
+
+    Textual restyles every widget of a screen each time it comes back, in case the
+    theme changed meanwhile: ~90 ms a switch here with a call's transcript on the live
+    screen (``bench/ui.py``).  Widgets that changed while the screen was away were
+    restyled as they changed, so this screen restyles only when what the styles depend
+    on from outside (the theme, the app's pseudo-classes) differs from last time."""
+
+    _styled_for: tuple | None = None
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # runs before Screen's own handler (subclass first), which reads refresh_styles
+        outside = (self.app.theme, frozenset(self.app.pseudo_classes))
+        if outside == self._styled_for:
+            event.refresh_styles = False
+        self._styled_for = outside
 
 
 class StoreHandle:

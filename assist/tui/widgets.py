@@ -8,7 +8,6 @@ variables in ``app.tcss`` or in content styles, never hard-coded.
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -128,7 +127,9 @@ class CallHeader(Horizontal):
         self.state.set_classes(f"-{state}")
 
     def set_elapsed(self, seconds: float | None) -> None:
-        self.timer.update(clock_text(seconds))
+        text = clock_text(seconds)
+        # every second: a layout of the whole screen only when the width changes
+        self.timer.update(text, layout=len(text) != len(str(self.timer.content)))
 
     def set_model(self, model: str) -> None:
         if model and model != self.model:
@@ -178,136 +179,6 @@ class UtteranceLine(Horizontal):
         # within milliseconds): waiting for is_mounted lost the mark
         if self.said is not None:
             self.said.update(self._said())
-
-
-def tail_start(text: str, stable: int | None) -> int | None:
-    """Character offset where the tentative words after the first ``stable`` begin."""
-    if stable is None:
-        return None
-    words = list(re.finditer(r"\S+", text))
-    return words[stable].start() if stable < len(words) else None
-
-
-class PartialLine(Horizontal):
-    """Interim text for one speaker, dimmed, replaced as it firms up; hidden when empty.
-
-    Words two decodes agreed on are dimmed; the tentative tail after them is
-    dimmer still, so the agent can tell which words may yet change.
-    """
-
-    def __init__(self, speaker: str):
-        super().__init__(classes=f"line partial {speaker}", id=f"partial-{speaker}")
-        self.speaker = speaker
-        self.text = ""
-        self.stable: int | None = None
-        self.early: list[Flag] = []
-
-    def compose(self) -> ComposeResult:
-        label = SPEAKER_LABELS.get(self.speaker, self.speaker)
-        yield Static(Content.assemble(("  …  ", "$text-muted"), label), classes="who")
-        yield Static("", classes="said")
-
-    def show(self, text: str, stable: int | None = None) -> None:
-        self.text, self.stable = text, stable
-        self.display = bool(text.strip())
-        content = highlighted(text, self.early)
-        tail = tail_start(text, stable)
-        if tail is not None:
-            content = content.stylize("dim", tail, len(text))
-        self.query_one(".said", Static).update(content)
-
-    def add_early_flag(self, flag: Flag) -> None:
-        self.early.append(flag)
-        self.show(self.text, self.stable)
-
-    def clear(self) -> None:
-        self.early.clear()
-        self.show("")
-
-
-class Transcript(VerticalScroll):
-    """The call so far, newest at the bottom; follows the end unless scrolled up."""
-
-    can_focus = True
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.lines: list[UtteranceLine] = []
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="placeholder")
-        with Vertical(id="partials"):
-            for speaker in SPEAKERS:
-                yield PartialLine(speaker)
-
-    def on_mount(self) -> None:
-        for partial in self.query(PartialLine):
-            partial.display = False
-
-    def _follow(self) -> None:
-        """Keep the newest words in view, unless the agent has scrolled up to read."""
-        if self.scroll_y >= self.max_scroll_y - 1:
-            self.call_after_refresh(self.scroll_end, animate=False)
-
-    def placeholder(self, text: str) -> None:
-        widget = self.query_one("#placeholder", Static)
-        widget.update(text)
-        widget.display = bool(text)
-
-    def _partial(self, speaker: str) -> PartialLine | None:
-        found = self.query(f"#partial-{speaker}").results(PartialLine)
-        return next(iter(found), None)
-
-    def show_partial(self, speaker: str, text: str, stable: int | None = None) -> None:
-        partial = self._partial(speaker)
-        if partial is not None:
-            self._follow()
-            partial.show(text, stable)
-
-    def add_utterance(self, utterance: Utterance) -> UtteranceLine:
-        self.placeholder("")
-        partial = self._partial(utterance.speaker)
-        if partial is not None:
-            partial.clear()
-        line = UtteranceLine(utterance)
-        self.lines.append(line)
-        self._follow()
-        self.mount(line, before="#partials")
-        return line
-
-    def add_note(self, text: str, kind: str = "note") -> None:
-        self.placeholder("")
-        self._follow()
-        self.mount(Static(text, classes=f"note {kind}"), before="#partials")
-
-    def add_flag(self, flag: Flag) -> None:
-        """Mark the flagged words: in the live partial for an early flag, else in the
-        utterance it was heard in (the speaker's latest one that covers its time)."""
-        if not flag.final:
-            partial = self._partial(flag.speaker)
-            if partial is not None:
-                partial.add_early_flag(flag)
-            return
-        line = self.line_for(flag)
-        if line is not None:
-            line.add_flag(flag)
-
-    def line_for(self, flag: Flag) -> UtteranceLine | None:
-        candidates = [line for line in self.lines[-20:] if line.utterance.speaker == flag.speaker]
-        for line in reversed(candidates):
-            u = line.utterance
-            if u.start - 0.5 <= flag.start and flag.end <= u.end + 0.5:
-                return line
-        return candidates[-1] if candidates else None
-
-    def reset(self) -> None:
-        for child in list(self.children):
-            if child.id not in ("placeholder", "partials"):
-                child.remove()
-        self.lines.clear()
-        for partial in self.query(PartialLine):
-            partial.clear()
-        self.scroll_home(animate=False)
 
 
 # ---------------------------------------------------------------- coach
