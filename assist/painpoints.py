@@ -880,6 +880,15 @@ def shared_tracker(store: Any = None, embedder: Any = None,
         return tracker
 
 
+def wait_shared() -> None:
+    """Let every shared tracker's background re-clustering finish (before the store closes
+    or the interpreter shuts down: a re-clustering still starting threads then fails)."""
+    with _shared_lock:
+        trackers = list(_shared.values())
+    for tracker in trackers:
+        tracker.wait()
+
+
 # ---------------------------------------------------------------- reading the store
 
 

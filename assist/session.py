@@ -159,9 +159,17 @@ def run_jsonl(source: Any, settings: CallSettings, stream=None) -> None:
     try:
         pipeline.run(source)
     finally:
+        _wait_painpoints()
         if sink is not None:
             sink.close()
             store.close()
+
+
+def _wait_painpoints() -> None:
+    """A re-clustering still running in the background finishes before the store closes."""
+    painpoints = sys.modules.get(f"{__package__}.painpoints")  # not loaded: nothing runs
+    if painpoints is not None:
+        painpoints.wait_shared()
 
 
 class StoredCalls:
@@ -191,6 +199,7 @@ class StoredCalls:
             self.sinks[-1].feedback(feedback.article, feedback.useful)
 
     def close(self) -> None:
+        _wait_painpoints()
         for sink in self.sinks:
             sink.close()
         if self.store is not None:

@@ -153,6 +153,8 @@ async def test_partial_text_is_dimmed_and_replaced():
         dim = [(s.start, s.end) for s in content.spans if str(s.style) == "dim"]
         assert dim == [(len("Good morning, "), len("Good morning, thank"))]
         assert tail_start("Good morning, thank", 2) == len("Good morning, ")
+        rows = app.transcript.plain()
+        assert not any(a == b == "" for a, b in zip(rows, rows[1:], strict=False))  # no stray gaps
         assert said(app) == []
         await pilot.press("s")
         await call_over(pilot)

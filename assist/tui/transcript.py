@@ -49,7 +49,8 @@ class Entry:
     def rows(self, owner: Transcript, width: int) -> list[Strip]:
         if self._cache is None or self._cache[0] != width:
             rows = self.draw(owner, width)
-            self._cache = (width, rows + [Strip.blank(width, owner.rich_style)] * self.gap)
+            gap = [Strip.blank(width, owner.rich_style)] * self.gap if rows else []
+            self._cache = (width, rows + gap)
         return self._cache[1]
 
     def draw(self, owner: Transcript, width: int) -> list[Strip]:
