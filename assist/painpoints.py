@@ -312,7 +312,15 @@ _LABEL_STOP = {
     "able", "tell", "way", "get", "got", "going", "really", "ok", "okay", "um", "uh", "wanna",
     "gonna", "today", "possible", "could", "would", "can", "also", "still", "ago", "sure", "let",
     "wanted", "trying", "try", "lot", "thing", "things",
+    # contractions, apostrophe dropped
+    "youre", "youve", "weve", "theyre", "thats", "theres", "whats", "ill", "hes", "shes",
+    "isnt", "wasnt", "arent", "havent", "hasnt", "doesnt", "wont", "cant", "couldnt", "wouldnt",
 }
+
+
+def _without_apostrophes(text: str) -> str:
+    """Lower case, contractions whole: "I've" is "ive" (a stop word), not "ve" (seen in a label)."""
+    return re.sub(r"['’]", "", text.lower())
 
 
 def ctfidf_labels(texts: Sequence[str], labels: Sequence[int | str], terms: int = 3
@@ -327,6 +335,7 @@ def ctfidf_labels(texts: Sequence[str], labels: Sequence[int | str], terms: int 
     docs = [" ".join(t for t, c in zip(texts, labels, strict=True) if c == k) for k in classes]
     stop = list(ENGLISH_STOP_WORDS | _LABEL_STOP)
     vectorizer = CountVectorizer(stop_words=stop, ngram_range=(1, 2), min_df=1,
+                                 preprocessor=_without_apostrophes,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
     try:
         counts = vectorizer.fit_transform(docs).toarray().astype(float)

@@ -105,6 +105,15 @@ def test_ctfidf_labels_name_the_topic():
     assert "lost" in labels[0] and "exchange" in labels[1]
 
 
+def test_labels_keep_contractions_whole():
+    texts = ["I've been waiting for ages, it's ridiculous", "you've had my card for ages",
+             "I can't log in to the app", "the app won't let me log in"]
+    labels = ctfidf_labels(texts, [0, 0, 1, 1])
+    words = {w for label in labels.values() for term in label.split(", ") for w in term.split()}
+    assert "ages" in labels[0] and "app" in labels[1]
+    assert not words & {"ve", "ll", "re", "t", "s"}  # no pieces of "I've", "won't"
+
+
 # ---------------------------------------------------------------- the tracker
 
 CARD = ["my new card has not arrived yet", "I am still waiting for my card to arrive",

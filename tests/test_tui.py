@@ -399,6 +399,17 @@ async def test_footer_shows_the_keys_that_apply_now(recorded):
 
 
 @anyio
+@pytest.mark.parametrize("after", [0.0, 0.18, 0.2, 0.22, 0.25, 0.3, 0.4])
+async def test_quit_while_the_other_screens_are_built(recorded, after):
+    """The review and KB screens are built 0.2 s after start; quitting then is clean."""
+    app, _ = make_app(recorded)
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.sleep(after)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+@anyio
 async def test_mark_a_moment(recorded):
     now = {"t": 100.0}
 

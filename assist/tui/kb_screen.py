@@ -102,6 +102,8 @@ class KbScreen(SteadyScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        if not self.app.is_running:
+            return  # quit while the screen was being built ahead of time: its widgets are gone
         self.query_one("#kb-gaps").display = False
         self.query_one("#kb-left").border_title = "Articles"
         self._loading()

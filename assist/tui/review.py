@@ -97,6 +97,8 @@ class ReviewScreen(SteadyScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
+        if not self.app.is_running:
+            return  # quit while the screen was being built ahead of time: its widgets are gone
         table = self.query_one("#calls", DataTable)
         for label, width in COLUMNS:
             table.add_column(label, width=width)
