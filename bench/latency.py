@@ -9,7 +9,8 @@ Prints, with the machine's core count, as a table and as JSON:
 - real-time factor (decode seconds / audio seconds), peak RSS;
 - a long call (default 30 minutes, built by looping the bundled sample call)
   replayed at ``--long-speed`` x real time: whether it keeps up without a growing
-  backlog (final latency in its first and last five minutes, worst audio queue).
+  backlog (final latency and mean audio queue in its first and last five minutes;
+  the worst queue is printed too).
 
 Targets (2 cores, tiny.en): final p50 <= 0.8 s, p95 <= 1.5 s; words on screen
 within 1.0 s; peak RSS <= 1.5 GB; no backlog.
@@ -149,8 +150,14 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
         last = [x for end, x in finals if end > audio - 300]
         row["final_p95_first5min_s"] = round(pct(first, 95), 3)
         row["final_p95_last5min_s"] = round(pct(last, 95), 3)
+        trace = pipeline.stats.backlog
+        row["queue_mean_first5min_s"] = round(float(np.mean([b for t, b in trace if t < 300] or [0])), 3)
+        row["queue_mean_last5min_s"] = round(float(np.mean([b for t, b in trace if t > audio - 300]
+                                                           or [0])), 3)
+        # a growing backlog shows as later finals and a fuller queue at the end than at the
+        # start; one slow moment (the worst queue, printed too) is not a backlog
         row["keeps_up"] = bool(row["final_p95_last5min_s"] < 1.5 * max(row["final_p95_first5min_s"], 0.5)
-                               and row["max_queue_s"] < 2.0)
+                               and row["queue_mean_last5min_s"] < 0.5)
     return row
 
 
