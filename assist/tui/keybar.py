@@ -29,9 +29,6 @@ class KeyBar(Static):
     }
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", **kwargs)
-
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
         self._bindings_changed(self.screen)

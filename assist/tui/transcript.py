@@ -11,7 +11,6 @@ wrapped once per width and kept.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 
 from textual.content import Content
 from textual.geometry import Size
@@ -20,7 +19,7 @@ from textual.strip import Strip
 from textual.visual import Visual
 
 from ..events import AGENT, CUSTOMER, SPEAKERS, Flag, Utterance
-from .widgets import SPEAKER_LABELS, clock_text, highlighted
+from .widgets import SPEAKER_LABELS, clock_text, flagged_text, highlighted
 
 WHO_WIDTH = 15  # "MM:SS Customer" and a space
 SPEAKER_STYLES = {AGENT: "bold $primary", CUSTOMER: "bold $accent"}
@@ -79,8 +78,7 @@ class UtteranceEntry(Entry):
         return bool(self.flags)
 
     def said(self) -> Content:
-        text = highlighted(self.utterance.text, self.flags)
-        return Content.assemble(("⚑ ", "$error bold"), text) if self.flags else text
+        return flagged_text(self.utterance.text, self.flags)
 
     def who(self) -> Content:
         u = self.utterance
@@ -323,10 +321,3 @@ class Transcript(ScrollView, can_focus=True):
         if not 0 <= row < len(self._rows):
             return Strip.blank(width, self.rich_style)
         return self._rows[row].crop_extend(0, width, self.rich_style)
-
-    def entry_at(self, row: int) -> UtteranceEntry | NoteEntry | None:
-        """The entry drawn at a row (None: the placeholder, a partial or past the end)."""
-        if row >= self._tail or not self._starts:
-            return None
-        return self.entries[bisect_right(self._starts, row) - 1]
-

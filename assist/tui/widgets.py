@@ -62,6 +62,13 @@ def highlighted(text: str, flags: Iterable[Flag]) -> Content:
     return content
 
 
+def flagged_text(text: str, flags: list[Flag]) -> Content:
+    """An utterance's words as a transcript shows them: flagged spans marked, and a ⚑ in
+    front when it has any flag."""
+    content = highlighted(text, flags)
+    return Content.assemble(("⚑ ", "$error bold"), content) if flags else content
+
+
 # ---------------------------------------------------------------- header
 
 
@@ -167,10 +174,7 @@ class UtteranceLine(Horizontal):
         return Content.assemble((clock_text(self.utterance.start), "$text-muted"), " ", label)
 
     def _said(self) -> Content:
-        text = highlighted(self.utterance.text, self.flags)
-        if self.flags:
-            return Content.assemble(("⚑ ", "$error bold"), text)
-        return text
+        return flagged_text(self.utterance.text, self.flags)
 
     def add_flag(self, flag: Flag) -> None:
         self.flags.append(flag)
