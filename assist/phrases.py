@@ -852,8 +852,12 @@ def _settle(graph: PatternGraph, states: States, options: DetectorOptions, at_st
 
 
 def _consume(graph: PatternGraph, states: States, words: Sequence[str], j: int, nxt: States,
-             nxt2: States | None, options: DetectorOptions, limit: _Limit) -> None:
-    """Steps that consume heard word ``j`` (or ``j`` and ``j+1`` joined)."""
+             ahead: Sequence[States], options: DetectorOptions, limit: _Limit) -> None:
+    """Steps that consume heard word ``j``, or ``j`` and the next one or two joined.
+
+    ``ahead[k]`` holds the states after heard word ``j + 1 + k``: a recogniser splits
+    a long word in two or three short ones ("all ready", "to part mint").
+    """
     word = words[j]
     for u, state in states.items():
         if u not in graph.initial and u != graph.accept and word not in _NO_INSERT:
@@ -870,10 +874,15 @@ def _consume(graph: PatternGraph, states: States, words: Sequence[str], j: int, 
                        limit)
             if e.kind != "lit" or e.value in _EXACT_ONLY or word in _EXACT_ONLY:
                 continue
-            if nxt2 is not None and words[j + 1] not in _EXACT_ONLY:  # "all ready" for "already"
-                sim = word_similarity(e.value, word + words[j + 1])
+            joined = word
+            for k, later in enumerate(ahead, start=1):  # "all ready" for "already"
+                if words[j + k] in _EXACT_ONLY:
+                    break
+                joined += words[j + k]
+                sim = word_similarity(e.value, joined)
                 if sim >= options.fuzzy_join_similarity:
-                    _relax(nxt2, e.dst, state.step(1.1 - sim, (e.value,), subs=(j, j + 1)), limit)
+                    _relax(later, e.dst, state.step(1.1 - sim, (e.value,),
+                                                    subs=tuple(range(j, j + k + 1))), limit)
             for e2 in graph.steps[e.dst]:  # "cancel" heard for "can sell"
                 if e2.kind == "lit" and e2.value not in _EXACT_ONLY:
                     sim = word_similarity(e.value + e2.value, word)
@@ -896,7 +905,7 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
     han = any(_is_han(w) for w in graph.literals)
     limit = _Limit(options.fuzzy_max_cost * graph.longest, max(1, graph.longest // 3),
                    options.fuzzy_max_gaps)
-    pending: list[States] = [{} for _ in range(hi - lo + 2)]
+    pending: list[States] = [{} for _ in range(hi - lo + 3)]
     best: tuple[float, int, _State] | None = None
     for j in range(lo, hi + 1):
         states = pending[j - lo]
@@ -908,8 +917,8 @@ def fuzzy_search(graph: PatternGraph, words: Sequence[str], options: DetectorOpt
         if acceptable and (best is None or (done.cost, done.begin) <= (best[0], best[2].begin)):
             best = (done.cost, j - 1, done)
         if j < hi:
-            nxt2 = pending[j - lo + 2] if j + 1 < hi else None
-            _consume(graph, states, words, j, pending[j - lo + 1], nxt2, options, limit)
+            ahead = [pending[j - lo + k] for k in (2, 3) if j + k <= hi]
+            _consume(graph, states, words, j, pending[j - lo + 1], ahead, options, limit)
     if best is None:
         return None
     cost, last, state = best
@@ -1350,6 +1359,51 @@ def _one_blas_thread():
     return threadpool_limits(1)
 
 
+@dataclass
+class CharGramEncoder:
+    """Sentence vectors from the pack's own word (Chinese: character) uni- and bigrams.
+
+    The paraphrase matcher's stand-in for a pack the embedding model cannot read
+    (all-MiniLM-L6-v2 and Chinese): TF-IDF over the n-grams of the pack's lines,
+    L2-normalised, so the same classifier can learn that 情绪 and 发火 point to
+    calm-down.  It knows only what the pack says; n-grams it never saw are ignored.
+    """
+
+    vocab: dict[str, int]
+    idf: Any
+    tokenizer: Any = None  # nothing to inspect: it reads whatever the pack is written in
+
+    @staticmethod
+    def grams(text: str) -> list[str]:
+        words = normalize(text).words
+        return words + [a + " " + b for a, b in zip(words, words[1:])]
+
+    @classmethod
+    def fit(cls, texts: Sequence[str]) -> CharGramEncoder:
+        import numpy as np
+
+        seen: dict[str, int] = {}
+        for text in texts:
+            for gram in set(cls.grams(text)):
+                seen[gram] = seen.get(gram, 0) + 1
+        vocab = {g: i for i, g in enumerate(sorted(seen))}
+        df = np.asarray([seen[g] for g in sorted(seen)], dtype=np.float32)
+        return cls(vocab, np.log((1 + len(texts)) / (1 + df)) + 1)
+
+    def encode(self, texts: Sequence[str], **_: Any):
+        import numpy as np
+
+        out = np.zeros((len(texts), len(self.vocab)), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for gram in self.grams(text):
+                col = self.vocab.get(gram)
+                if col is not None:
+                    out[row, col] += 1.0
+        out = np.log1p(out) * self.idf
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+
 
 @dataclass
 class DetectorOptions:
@@ -1378,8 +1432,13 @@ class DetectorOptions:
         window_words: sentences longer than this are cut into sliding windows of this size.
         window_stride: step between sliding windows.
         max_windows: most windows embedded per utterance (keeps the batch cheap).
-        max_unknown: share of embedder [UNK] tokens in a pack's examples above which that
-            pack gets no semantic matching (an English model cannot read Chinese).
+        max_unknown: share of embedder [UNK] tokens in a pack's examples above which the
+            model is taken not to read that pack (an English model cannot read Chinese).
+        lexical_fallback: such a pack gets paraphrase matching over its own word (Chinese:
+            character) n-grams instead (CharGramEncoder); False: no paraphrase matching.
+        lexical_scale: the classifier's input scale for n-gram vectors.
+        lexical_threshold: probability needed to fire on n-gram vectors.
+        lexical_floor: n-gram cosine similarity to some example of the phrase also needed.
     """
 
     fuzzy_min_words: int = 3
@@ -1402,6 +1461,10 @@ class DetectorOptions:
     window_stride: int = 6
     max_windows: int = 12
     max_unknown: float = 0.2
+    lexical_fallback: bool = True
+    lexical_scale: float = 5.0
+    lexical_threshold: float = 0.6
+    lexical_floor: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -1427,6 +1490,7 @@ class _PackIndex:
     not_owner: list[int] = field(default_factory=list)
     classifier: SoftmaxClassifier | None = None
     semantic_ok: bool | None = None
+    encoder: Any = None  # the embedding model, or a CharGramEncoder when it cannot read the pack
 
 
 class PhraseDetector(Analyzer):
@@ -1493,19 +1557,35 @@ class PhraseDetector(Analyzer):
         return self._embedder
 
     def _ensure_semantic(self, index: _PackIndex) -> bool:
-        """Embed a pack's examples and not lines once; False if the model cannot read them."""
+        """Embed a pack's examples and not lines once.
+
+        A pack the model cannot read gets a CharGramEncoder fitted on its own lines
+        (``lexical_fallback``), or no paraphrase matching at all when that is off.
+        """
         if index.semantic_ok is None:
             entries = index.pack.entries
             examples = [(i, t) for i, e in enumerate(entries) for t in e.examples]
             nots = [(i, t) for i, e in enumerate(entries) for t in e.not_]
-            index.semantic_ok = bool(examples) and self._readable([t for _, t in examples])
+            if examples and self._readable([t for _, t in examples]):
+                index.encoder = self.embedder
+            elif examples and self.options.lexical_fallback:
+                index.encoder = CharGramEncoder.fit(
+                    [t for _, t in examples] + [t for _, t in nots] + list(index.pack.neutral))
+            index.semantic_ok = index.encoder is not None
             if index.semantic_ok:
                 index.example_owner = [i for i, _ in examples]
                 index.not_owner = [i for i, _ in nots]
-                index.examples = self._encode([t for _, t in examples])
-                index.nots = self._encode([t for _, t in nots]) if nots else None
+                index.examples = self._encode([t for _, t in examples], index.encoder)
+                index.nots = self._encode([t for _, t in nots], index.encoder) if nots else None
                 index.classifier = self._fit(index)
         return index.semantic_ok
+
+    def _knobs(self, index: _PackIndex) -> tuple[float, float, float]:
+        """Scale, threshold and floor for a pack: the model's, or the n-gram fallback's."""
+        o = self.options
+        if isinstance(index.encoder, CharGramEncoder):
+            return o.lexical_scale, o.lexical_threshold, o.lexical_floor
+        return o.semantic_scale, o.semantic_threshold, o.semantic_floor
 
     def _fit(self, index: _PackIndex) -> SoftmaxClassifier:
         """A linear classifier over the embeddings: each phrase's examples against the rest.
@@ -1523,10 +1603,10 @@ class PhraseDetector(Analyzer):
             parts.append(index.nots)
             labels += [none] * len(index.nots)
         if index.pack.neutral:
-            parts.append(self._encode(list(index.pack.neutral)))
+            parts.append(self._encode(list(index.pack.neutral), index.encoder))
             labels += [none] * len(index.pack.neutral)
         opts = self.options
-        return SoftmaxClassifier.fit(np.concatenate(parts) * opts.semantic_scale,
+        return SoftmaxClassifier.fit(np.concatenate(parts) * self._knobs(index)[0],
                                      np.asarray(labels), none + 1, opts.semantic_epochs,
                                      opts.semantic_l2)
 
@@ -1538,11 +1618,11 @@ class PhraseDetector(Analyzer):
         pieces = [p for t in texts for p in tokenizer.tokenize(t)]
         return bool(pieces) and sum(p == unk for p in pieces) / len(pieces) <= self.options.max_unknown
 
-    def _encode(self, texts: list[str]):
+    def _encode(self, texts: list[str], encoder: Any):
         import numpy as np
 
-        vectors = self.embedder.encode(texts, batch_size=64, convert_to_numpy=True,
-                                       normalize_embeddings=True, show_progress_bar=False)
+        vectors = encoder.encode(texts, batch_size=64, convert_to_numpy=True,
+                                 normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
 
     # ---- matching
@@ -1677,10 +1757,13 @@ class PhraseDetector(Analyzer):
         if not wanted or not windows:
             return []
         texts = [norm.text[slice(*norm.span(a, b))] for a, b in windows]
-        vectors = self._encode(texts)  # one batch for all windows and packs
+        vectors: dict[int, Any] = {}  # one batch per encoder, shared by the packs using it
         hits = []
         for index in wanted:
-            hits.extend(self._semantic_pack(index, vectors, windows, norm, speaker, done))
+            key = id(index.encoder)
+            if key not in vectors:
+                vectors[key] = self._encode(texts, index.encoder)
+            hits.extend(self._semantic_pack(index, vectors[key], windows, norm, speaker, done))
         return hits
 
     def _semantic_pack(self, index: _PackIndex, vectors, windows, norm: Normalized, speaker: str,
@@ -1688,8 +1771,9 @@ class PhraseDetector(Analyzer):
         import numpy as np
 
         opts = self.options
+        scale, threshold, floor = self._knobs(index)
         entries = index.pack.entries
-        probs = index.classifier.predict(vectors * opts.semantic_scale)  # windows x classes
+        probs = index.classifier.predict(vectors * scale)  # windows x classes
         sims = vectors @ index.examples.T  # windows x examples
         nsims = vectors @ index.nots.T if index.nots is not None else None
         owner = np.asarray(index.example_owner)
@@ -1704,8 +1788,8 @@ class PhraseDetector(Analyzer):
             else:
                 held = np.full(len(windows), -1.0)
             prob = probs[:, e_idx]
-            ok = ((prob >= (entry.threshold or opts.semantic_threshold))
-                  & (near >= opts.semantic_floor) & (near - held >= opts.semantic_margin))
+            ok = ((prob >= (entry.threshold or threshold))
+                  & (near >= floor) & (near - held >= opts.semantic_margin))
             if ok.any():
                 w = int(np.argmax(np.where(ok, prob, -1.0)))
                 hits.append(Hit(entry, "semantic", norm.span(*windows[w]), float(prob[w])))

@@ -12,6 +12,7 @@ from assist.cli_phrases import phrases as phrases_cli
 from assist.errors import AssistError
 from assist.events import Partial, Utterance, Word
 from assist.phrases import (
+    CharGramEncoder,
     DetectorOptions,
     PatternError,
     PhraseDetector,
@@ -136,6 +137,7 @@ def test_exact_matcher_span_and_fields(lexical):
     ("as i all ready explained the contract runs to march", "already-said"),
     ("sorry that's just company palsy", "company-policy"),
     ("sorry we don't handel that kind of thing", "dont-handle"),
+    ("you've got the wrong dip art meant", "wrong-department"),  # three words heard for one
 ])
 def test_fuzzy_matcher_survives_recognition_errors(lexical, text, phrase):
     assert ids(lexical.check(text, matchers=("exact",))) == set()
@@ -180,12 +182,34 @@ def test_semantic_matcher_held_back(full, text):
     assert full.check(text) == []
 
 
-def test_semantic_needs_a_model_that_reads_the_language(full):
-    # all-MiniLM-L6-v2 turns most Chinese characters into [UNK]: the zh pack gets no
-    # semantic matching rather than noise.
+def test_a_pack_the_model_cannot_read_gets_character_ngrams(full, embedder):
+    # all-MiniLM-L6-v2 turns most Chinese characters into [UNK]: the zh pack's
+    # paraphrase matcher reads the pack's own character n-grams instead.
     zh = next(ix for ix in full._index if ix.pack.language == "zh")
-    assert full._ensure_semantic(zh) is False
-    assert full.check("刚刚讲得很清楚了呀。") == []
+    assert full._ensure_semantic(zh) is True and isinstance(zh.encoder, CharGramEncoder)
+    en = next(ix for ix in full._index if ix.pack.language == "en")
+    assert full._ensure_semantic(en) is True and en.encoder is embedder
+    text = "您控制一下自己的情绪好吗？"  # no pattern says this
+    assert full.check(text, matchers=("exact", "fuzzy")) == []
+    [flag] = full.check(text)
+    assert flag.phrase == "calm-down" and flag.matcher == "semantic"
+    # ...and the same characters in a kind sentence stay quiet
+    assert full.check("您的情绪我能理解，我们一起想办法。") == []
+    assert full.check("好的，这边已经给您改好了。") == []
+    off = PhraseDetector(embedder=embedder, options=DetectorOptions(lexical_fallback=False))
+    assert off.check(text) == []
+    assert off._ensure_semantic(next(ix for ix in off._index if ix.pack.language == "zh")) is False
+
+
+def test_character_ngram_vectors():
+    import numpy as np
+
+    encoder = CharGramEncoder.fit(["请您冷静一下", "公司规定"])
+    vectors = encoder.encode(["请您冷静", "公司的规定", "天气很好"])
+    assert np.allclose(np.linalg.norm(vectors[:2], axis=1), 1.0)
+    assert not vectors[2].any()  # nothing the pack ever said: no direction at all
+    again = encoder.encode(["冷静一下请您"])[0]
+    assert float(vectors[0] @ again) > float(vectors[1] @ again)
 
 
 class FakeEmbedder:
