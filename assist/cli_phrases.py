@@ -41,12 +41,17 @@ def _flag_json(flag: Flag) -> dict[str, Any]:
 
 
 def _table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
-    def cut(value: str, width: int) -> str:
-        return value if len(value) <= width else value[: width - 1] + "…"
+    """Columns by terminal cells, not characters: a Chinese character takes two."""
+    from rich.cells import cell_len, set_cell_size
 
-    lines = ["  ".join(cut(h, w).ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+    def cell(value: str, width: int) -> str:
+        if cell_len(value) <= width:
+            return set_cell_size(value, width)
+        return set_cell_size(set_cell_size(value, width - 1) + "…", width)
+
+    lines = ["  ".join(cell(h, w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+    lines += ["  ".join(cell(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
               for row in rows]
     return "\n".join(lines)
 

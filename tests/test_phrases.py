@@ -406,6 +406,18 @@ def test_cli_check_table():
     assert quiet.output.strip() == "no banned phrases"
 
 
+def test_cli_check_table_columns_line_up_with_chinese():
+    from rich.cells import cell_len
+
+    result = run(["check", "你先冷静一下，这是公司规定，我也没办法。", "--no-semantic"])
+    head, _, *rows = result.output.splitlines()
+    assert len(rows) == 2
+    column = head.index("say instead")  # the header is ASCII: characters are cells
+    for row in rows:
+        say = next(s for s in ("我能理解", "这样做是") if s in row)
+        assert cell_len(row[:row.index(say)]) == column
+
+
 def test_cli_check_jsonl_contract():
     lines = [
         {"speaker": "agent", "text": "Please calm down sir.", "call": 7},
