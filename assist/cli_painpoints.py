@@ -95,8 +95,10 @@ def painpoints() -> None:
 @click.option("--jsonl", is_flag=True,
               help='Read {"id": .., "text": ..} lines on stdin; print {"id": .., "cluster": .., '
                    '"label": ..} per line, in order, one per input line.')
-@click.option("--method", type=click.Choice(["agglomerative", "hdbscan", "community"]),
-              default="agglomerative", show_default=True, help="Clustering method.")
+@click.option("--method", type=click.Choice(["spectral", "agglomerative", "hdbscan", "community"]),
+              default="spectral", show_default=True,
+              help="Clustering method (spectral: agglomerative clustering finds how many, "
+                   "spectral clustering of the neighbour graph draws them).")
 @click.option("--threshold", type=float, default=None,
               help="Cosine distance at which clusters stop merging (default 0.45).")
 @click.option("--min-size", type=int, default=3, show_default=True,

@@ -15,6 +15,7 @@ from assist.events import CUSTOMER, PainPoint, Utterance
 from assist.painpoints import (
     PainPointOptions,
     PainPointTracker,
+    cluster_embeddings,
     cluster_texts,
     ctfidf_labels,
     is_problem,
@@ -424,3 +425,55 @@ def test_fragments_join_a_close_bigger_cluster_and_distinct_ones_stay():
     labels = np.array([0] * 100 + [1] * 4 + [2] * 4 + [-1] * 2)
     merged = _merge_fragments(vectors, labels, fragment=5, similarity=0.55)
     assert merged.tolist() == [0] * 104 + [2] * 4 + [-1] * 2
+
+
+def _blobs(rng, centres: np.ndarray, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    points = np.repeat(centres, n, axis=0) + rng.normal(0, noise, (len(centres) * n,
+                                                                   centres.shape[1]))
+    points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    return points, np.repeat(np.arange(len(centres)), n)
+
+
+def test_spectral_redraws_the_clusters_the_agglomerative_cut_counts(monkeypatch):
+    import assist.painpoints as pp
+    from sklearn.metrics import adjusted_rand_score
+
+    calls = []
+    spectral = pp._spectral
+    monkeypatch.setattr(pp, "_spectral", lambda graph, k: calls.append(k) or spectral(graph, k))
+
+    rng = np.random.default_rng(1)
+    vectors, truth = _blobs(rng, np.eye(16)[:6], 40, 0.2)  # 240 problems, 6 topics, touching
+    options = PainPointOptions()
+    assert options.method == "spectral" and len(vectors) >= options.spectral_min_items
+    found = cluster_embeddings(vectors, options)
+    agglomerative = cluster_embeddings(vectors, PainPointOptions(method="agglomerative"))
+    assert calls == [int(agglomerative.max()) + 1]  # spectral ran with the k the cut found
+    assert adjusted_rand_score(truth, found) > 0.8
+    assert found.tolist() == cluster_embeddings(vectors, options).tolist()  # deterministic
+
+    calls.clear()  # six far-apart topics: the graph falls in six pieces, which are the answer
+    vectors, truth = _blobs(rng, np.eye(16)[:6], 30, 0.12)
+    found = cluster_embeddings(vectors, options)
+    assert calls == [] and adjusted_rand_score(truth, found) > 0.95
+
+
+def test_spectral_leaves_a_small_set_to_the_agglomerative_clusters():
+    rng = np.random.default_rng(2)
+    vectors, _ = _blobs(rng, np.eye(8)[:3], 10, 0.1)  # 30 < spectral_min_items
+    spectral = cluster_embeddings(vectors, PainPointOptions())
+    agglomerative = cluster_embeddings(vectors, PainPointOptions(method="agglomerative"))
+    assert spectral.tolist() == agglomerative.tolist()
+
+
+def test_average_merge_rejoins_a_split_cluster_only():
+    from assist.painpoints import _average_merge
+
+    rng = np.random.default_rng(3)
+    a, _ = _blobs(rng, np.eye(8)[:1], 40, 0.1)
+    b, _ = _blobs(rng, np.eye(8)[1:2], 40, 0.1)
+    vectors = np.concatenate([a, b])
+    split = np.array([0] * 20 + [1] * 20 + [2] * 40)  # the first topic cut in two
+    merged = _average_merge(vectors, split, distance=0.40)
+    assert len(set(merged[:40].tolist())) == 1 and merged[0] != merged[40]
+    assert _average_merge(vectors, split, distance=0.0).tolist() == split.tolist()
