@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -477,3 +478,36 @@ def test_average_merge_rejoins_a_split_cluster_only():
     merged = _average_merge(vectors, split, distance=0.40)
     assert len(set(merged[:40].tolist())) == 1 and merged[0] != merged[40]
     assert _average_merge(vectors, split, distance=0.0).tolist() == split.tolist()
+
+
+def test_ids_stay_stable_when_spectral_clustering_redraws(embedder, shared_data, monkeypatch):
+    import assist.painpoints as pp
+
+    runs = []
+    spectral = pp._spectral
+    monkeypatch.setattr(pp, "_spectral", lambda graph, k: runs.append(k) or spectral(graph, k))
+    with open(shared_data / "banking77" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    intents = sorted({r["category"] for r in rows})[:20]
+    by_intent = {i: [r["text"] for r in rows if r["category"] == i][:15] for i in intents}
+    tracker = _tracker(embedder)
+    assert tracker.options.method == "spectral"
+
+    def majority() -> dict[str, str | None]:
+        return {intent: Counter(tracker.assign(t) for t in texts).most_common(1)[0][0]
+                for intent, texts in by_intent.items()}
+
+    for i, texts in enumerate(by_intent.values()):
+        for j, text in enumerate(texts[:10]):  # ~200 problems: spectral clustering runs
+            tracker.observe(text, when=T0 + timedelta(minutes=20 * i + j))
+    tracker.recluster()
+    before = majority()
+    for i, texts in enumerate(by_intent.values()):
+        for j, text in enumerate(texts[10:]):
+            tracker.observe(text, when=T0 + timedelta(hours=8, minutes=10 * i + j))
+    tracker.recluster()
+    after = majority()
+    assert len(runs) == 2  # both re-clusterings were redrawn by spectral clustering
+    named = [i for i in intents if before[i]]
+    assert len(named) >= 15
+    assert sum(before[i] == after[i] for i in named) >= 0.8 * len(named)
