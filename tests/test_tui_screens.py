@@ -12,6 +12,7 @@ import asyncio
 import csv
 import shutil
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from assist.tui.base import BackOfficeApp
 from assist.tui.kb_screen import KbScreen
 from assist.tui.review import CallScreen, ExportScreen, NoteScreen, ReviewScreen
 from assist.tui.shared import StoreHandle
+from assist.tui.transcript import Transcript
 from helpers import FirstSeconds, text_of, until
 
 anyio = pytest.mark.anyio
@@ -236,18 +238,18 @@ async def test_call_screen_walks_flags_and_records_verdicts_and_notes(review_db)
         assert screen.call_id == "recorded-call"
         said = [line.utterance.text for line in screen.lines]
         assert len(said) == 17 and said[0].startswith("Good morning. Thank you for calling")
-        flagged = [line.utterance.text for line in screen.lines if line.has_class("flagged")]
+        flagged = [line.utterance.text for line in screen.lines if line.flagged]
         assert flagged[0] == "Please calm down, madam." and len(flagged) == 3
         assert "Please calm down" in card(screen) and "I can hear how frustrating" in card(screen)
         assert "No customer in history has calmed down" in card(screen)  # why, from the pack
         assert "to review" in card(screen)
         assert screen.query_one("#review-card").border_title == "1 of 3 · calm-down"
-        current = [line for line in screen.lines if line.has_class("-current")]
+        current = [line for line in screen.lines if line.current]
         assert [line.utterance.text for line in current] == ["Please calm down, madam."]
 
         await pilot.press("n")
         assert screen.query_one("#review-card").border_title == "2 of 3 · already-said"
-        assert [line.has_class("-current") for line in screen.lines].count(True) == 1
+        assert [line.current for line in screen.lines].count(True) == 1
         await pilot.press("p", "p")  # wraps round to the last
         assert screen.query_one("#review-card").border_title == "3 of 3 · company-policy"
         await pilot.press("n")
@@ -278,6 +280,42 @@ async def test_call_screen_walks_flags_and_records_verdicts_and_notes(review_db)
         await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
         await settled(pilot)
         assert rows(app)[1][4:8] == ["3", "1", "1", "1"]  # flags, to review, confirmed, false
+
+
+def visible(screen) -> list[str]:
+    """The transcript rows on screen now."""
+    transcript = screen.query_one("#call-transcript", Transcript)
+    top = int(transcript.scroll_y)
+    return transcript.plain()[top:top + transcript.scrollable_content_region.height]
+
+
+@anyio
+async def test_a_long_call_opens_with_the_current_flag_in_view(tmp_path):
+    events = [e for e in load_events() if not isinstance(e, End)]
+    span = max(e.end for e in events if hasattr(e, "end")) + 5
+    long_call = [replace(e, start=e.start + k * span, end=e.end + k * span)
+                 if hasattr(e, "start") and hasattr(e, "end") else e
+                 for k in range(12) for e in events]
+    db = tmp_path / "assist.db"
+    with Store(str(db), spool_dir=tmp_path / "spool") as store:
+        store_call(store, "long-call", [*long_call, End(call="long-call", duration=12 * span)],
+                   "dan", datetime(2026, 1, 5, 9, 0))
+    app = back_office("review", str(db))
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CallScreen))
+        await settled(pilot)
+        screen = app.screen
+        assert len(screen.lines) == 12 * 17 and len(screen.flags) == 36
+        for step in range(20):  # well past the first screenful
+            current = [line for line in screen.lines if line.current]
+            assert len(current) == 1
+            await settled(pilot)
+            shown = " ".join(visible(screen))
+            assert " ".join(current[0].utterance.text.split()[:4]) in shown, step
+            await pilot.press("n")
+        assert screen.query_one("#review-card").border_title.startswith("21 of 36")
 
 
 @anyio

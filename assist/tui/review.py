@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, DataTable, Input, Static
@@ -35,7 +35,8 @@ from ..events import AGENT, Flag, Utterance
 from .keybar import KeyBar
 from .messages import CallLoaded, CallsLoaded, ReviewSaved
 from .shared import SteadyScreen, StoreHandle, TitleBar, failure
-from .widgets import SEVERITY_STYLES, UtteranceLine, clock_text, flag_card
+from .transcript import Transcript, UtteranceEntry
+from .widgets import SEVERITY_STYLES, clock_text, flag_card
 
 if TYPE_CHECKING:
     from ..review import CallDetail, FlagView
@@ -243,13 +244,11 @@ class CallScreen(Screen[None]):
         self.detail: CallDetail | None = None
         self.why: dict[str, str] = {}
         self.index = 0
-        self.lines: list[UtteranceLine] = []
 
     def compose(self) -> ComposeResult:
         yield TitleBar("Review", id="call-title", classes="title-bar")
         with Horizontal(id="call-main"):
-            yield VerticalScroll(Static("Loading the call…", id="call-placeholder"),
-                                 id="call-transcript")
+            yield Transcript(follow=False, id="call-transcript")
             with Vertical(id="call-side"):
                 yield Static("", id="review-card")
                 yield Static("", id="review-flags")
@@ -257,9 +256,16 @@ class CallScreen(Screen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#call-transcript").border_title = f"Call {self.call_id}"
+        transcript = self.query_one("#call-transcript", Transcript)
+        transcript.border_title = f"Call {self.call_id}"
+        transcript.placeholder("Loading the call…")
         self.query_one("#call-side").border_title = "Flags"
         self._load()
+
+    @property
+    def lines(self) -> list[UtteranceEntry]:
+        """The call's utterances as the transcript shows them."""
+        return self.query_one("#call-transcript", Transcript).lines
 
     @property
     def flags(self) -> list[FlagView]:
@@ -282,36 +288,33 @@ class CallScreen(Screen[None]):
             message = CallLoaded(None, {}, failure(exc))
         self.post_message(message)
 
-    async def on_call_loaded(self, message: CallLoaded) -> None:
+    def on_call_loaded(self, message: CallLoaded) -> None:
         if message.error:
-            self.query_one("#call-placeholder", Static).update(message.error)
+            self.query_one("#call-transcript", Transcript).placeholder(message.error)
             self.notify(message.error, severity="error", timeout=10)
             return
         first = self.detail is None
         self.detail, self.why = message.detail, message.why
         self.index = min(self.index, max(0, len(self.flags) - 1))
         if first:
-            await self._mount_transcript()
+            self._fill_transcript()
         self._show()
 
-    async def _mount_transcript(self) -> None:
+    def _fill_transcript(self) -> None:
+        """The stored utterances, flags marked, drawn by one widget (a long call opens fast)."""
         assert self.detail is not None
-        by_line: dict[int, list[FlagView]] = {}
+        by_line: dict[int, list[Flag]] = {}
         for view in self.detail.flags:
             if view.seq in self.detail.flag_lines:
-                by_line.setdefault(self.detail.flag_lines[view.seq], []).append(view)
-        self.lines = []
-        for i, line in enumerate(self.detail.lines):
-            widget = UtteranceLine(Utterance(speaker=line.speaker, start=line.start or 0.0,
-                                             end=line.end or 0.0, text=line.text))
-            for view in by_line.get(i, []):
-                widget.add_flag(as_flag(view))
-            self.lines.append(widget)
-        scroll = self.query_one("#call-transcript", VerticalScroll)
-        placeholder = self.query_one("#call-placeholder", Static)
-        placeholder.update("" if self.lines else "No utterances were stored for this call.")
-        placeholder.display = not self.lines
-        await scroll.mount_all(self.lines)
+                by_line.setdefault(self.detail.flag_lines[view.seq], []).append(as_flag(view))
+        transcript = self.query_one("#call-transcript", Transcript)
+        if not self.detail.lines:
+            transcript.placeholder("No utterances were stored for this call.")
+            return
+        transcript.add_utterances([
+            (Utterance(speaker=line.speaker, start=line.start or 0.0, end=line.end or 0.0,
+                       text=line.text), by_line.get(i, []))
+            for i, line in enumerate(self.detail.lines)])
 
     # ------------------------------------------------------------ drawing
 
@@ -359,15 +362,12 @@ class CallScreen(Screen[None]):
         return Content("\n").join(rows)
 
     def _mark_line(self) -> None:
-        for line in self.lines:
-            line.remove_class("-current")
         view, detail = self.current, self.detail
+        transcript = self.query_one("#call-transcript", Transcript)
         if view is None or detail is None or view.seq not in detail.flag_lines:
+            transcript.set_current(None)
             return
-        line = self.lines[detail.flag_lines[view.seq]]
-        line.add_class("-current")
-        scroll = self.query_one("#call-transcript", VerticalScroll)
-        self.call_after_refresh(scroll.scroll_to_center, line, animate=False)  # once laid out
+        transcript.set_current(transcript.lines[detail.flag_lines[view.seq]])
 
     # ------------------------------------------------------------ keys
 

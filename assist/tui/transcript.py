@@ -16,6 +16,7 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as VisualStyle
 from textual.visual import Visual
 
 from ..events import AGENT, CUSTOMER, SPEAKERS, Flag, Utterance
@@ -56,12 +57,13 @@ class Entry:
         raise NotImplementedError
 
 
-def _two_columns(owner: Transcript, who: Content, said: Content, width: int) -> list[Strip]:
+def _two_columns(owner: Transcript, who: Content, said: Content, width: int,
+                 style: VisualStyle | None = None) -> list[Strip]:
     """The speaker column beside the wrapped words."""
-    style = owner.visual_style
+    style = style or owner.visual_style
     left = Visual.to_strips(owner, who, WHO_WIDTH, 1, style, pad=True)[0]
     right = Visual.to_strips(owner, said, max(1, width - WHO_WIDTH), None, style, pad=True)
-    blank = Strip.blank(WHO_WIDTH, owner.rich_style)
+    blank = Strip.blank(WHO_WIDTH, style.rich_style)
     return [Strip.join([left if i == 0 else blank, strip]) for i, strip in enumerate(right)]
 
 
@@ -72,6 +74,7 @@ class UtteranceEntry(Entry):
         super().__init__()
         self.utterance = utterance
         self.flags: list[Flag] = []
+        self.current = False  # the line a reviewer is looking at: drawn highlighted
 
     @property
     def flagged(self) -> bool:
@@ -83,15 +86,16 @@ class UtteranceEntry(Entry):
     def who(self) -> Content:
         u = self.utterance
         label = SPEAKER_LABELS.get(u.speaker, u.speaker)
-        return Content.assemble((clock_text(u.start), "$text-muted"), " ",
-                                (label, SPEAKER_STYLES.get(u.speaker, "bold")))
+        speaker = SPEAKER_STYLES.get(u.speaker, "bold") + (" reverse" if self.current else "")
+        return Content.assemble((clock_text(u.start), "$text-muted"), " ", (label, speaker))
 
     def add_flag(self, flag: Flag) -> None:
         self.flags.append(flag)
         self.changed()
 
     def draw(self, owner: Transcript, width: int) -> list[Strip]:
-        return _two_columns(owner, self.who(), self.said(), width)
+        style = owner.get_visual_style("transcript--current") if self.current else None
+        return _two_columns(owner, self.who(), self.said(), width, style)
 
 
 class NoteEntry(Entry):
@@ -172,13 +176,17 @@ class Transcript(ScrollView, can_focus=True):
         partials: the interim line of each speaker.
     """
 
+    COMPONENT_CLASSES = {"transcript--current"}
     DEFAULT_CSS = """
     Transcript {
         scrollbar-gutter: stable;
     }
+    Transcript > .transcript--current {
+        background: $boost;
+    }
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, follow: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.placeholder_entry = PlaceholderEntry()
         self.entries: list[UtteranceEntry | NoteEntry] = []
@@ -188,7 +196,7 @@ class Transcript(ScrollView, can_focus=True):
         self._rows: list[Strip] = []
         self._starts: list[int] = []  # first row of each entry in ``entries``
         self._tail = 0  # rows before the placeholder / partial rows
-        self._following = True  # keep the newest rows in view
+        self._following = follow  # keep the newest rows in view (a live call)
 
     # ------------------------------------------------------------ what it shows
 
@@ -253,6 +261,35 @@ class Transcript(ScrollView, can_focus=True):
             if u.start - 0.5 <= flag.start and flag.end <= u.end + 0.5:
                 return line
         return candidates[-1] if candidates else None
+
+    def add_utterances(self, utterances: list[tuple[Utterance, list[Flag]]]) -> None:
+        """A whole stored call at once, each utterance with its flags: drawn in one pass."""
+        self._clear_placeholder()
+        for utterance, flags in utterances:
+            line = UtteranceEntry(utterance)
+            line.flags.extend(flags)
+            self.lines.append(line)
+            self.entries.append(line)
+        self._update(full=True)
+
+    def set_current(self, line: UtteranceEntry | None) -> None:
+        """Highlight ``line`` (None: no line) and bring it to the middle of the view."""
+        self._following = False
+        for other in self.lines:
+            if other.current and other is not line:
+                other.current = False
+                other.changed()
+        if line is None:
+            self._update(full=True)
+            return
+        if not line.current:
+            line.current = True
+            line.changed()
+        self._update(full=True)
+        index = self.entries.index(line)
+        middle = self._starts_row(index) + len(line.rows(self, self._width)) // 2
+        top = max(0, middle - self.scrollable_content_region.height // 2)
+        self.call_after_refresh(self.scroll_to, y=top, animate=False)  # once the size is known
 
     def reset(self) -> None:
         self.entries.clear()

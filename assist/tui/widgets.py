@@ -20,7 +20,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..events import AGENT, CUSTOMER, SPEAKERS, DeadAir, Flag, PainPoint, Suggestion, Utterance
+from ..events import AGENT, CUSTOMER, SPEAKERS, DeadAir, Flag, PainPoint, Suggestion
 from .messages import Levels
 
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
@@ -150,39 +150,6 @@ class CallHeader(Horizontal):
 
     def on_levels(self, message: Levels) -> None:
         self.set_levels(message.levels)
-
-
-# ---------------------------------------------------------------- transcript
-
-
-class UtteranceLine(Horizontal):
-    """One finished utterance: time and speaker on the left, the words (flags marked) right."""
-
-    def __init__(self, utterance: Utterance):
-        super().__init__(classes=f"line {utterance.speaker}")
-        self.utterance = utterance
-        self.flags: list[Flag] = []
-        self.said: Static | None = None
-
-    def compose(self) -> ComposeResult:
-        self.said = Static(self._said(), classes="said")
-        yield Static(self._who(), classes="who")
-        yield self.said
-
-    def _who(self) -> Content:
-        label = SPEAKER_LABELS.get(self.utterance.speaker, self.utterance.speaker)
-        return Content.assemble((clock_text(self.utterance.start), "$text-muted"), " ", label)
-
-    def _said(self) -> Content:
-        return flagged_text(self.utterance.text, self.flags)
-
-    def add_flag(self, flag: Flag) -> None:
-        self.flags.append(flag)
-        self.add_class("flagged")
-        # composed but not yet mounted is the usual case (the flag follows its utterance
-        # within milliseconds): waiting for is_mounted lost the mark
-        if self.said is not None:
-            self.said.update(self._said())
 
 
 # ---------------------------------------------------------------- coach
