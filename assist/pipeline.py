@@ -34,6 +34,7 @@ class PipelineStats:
     decodes: dict[str, int] = field(default_factory=lambda: {"partial": 0, "final": 0})
     decode_time: dict[str, float] = field(default_factory=lambda: {"partial": 0.0, "final": 0.0})
     max_backlog: float = 0.0  # seconds of audio read but not yet fed, at worst
+    max_backlog_at: float = 0.0  # audio time of that worst moment
     backlog: list[tuple[float, float]] = field(default_factory=list)  # (audio s, backlog s), each s
     levels: dict[str, float] = field(default_factory=dict)
 
@@ -165,7 +166,8 @@ class Pipeline:
                     raise item
                 self._feed(item)
                 backlog = frames.qsize() * item.duration
-                self.stats.max_backlog = max(self.stats.max_backlog, backlog)
+                if backlog > self.stats.max_backlog:
+                    self.stats.max_backlog, self.stats.max_backlog_at = backlog, item.start
                 if not self.stats.backlog or item.start >= self.stats.backlog[-1][0] + 1.0:
                     self.stats.backlog.append((item.start, backlog))
                 try:

@@ -42,6 +42,7 @@ from assist.events import Event, Partial, Utterance
 from assist.models import load_specs, load_whisper
 from assist.pipeline import Pipeline
 from assist.resources import sample_call
+from assist.session import freeze_heap
 
 
 def pct(values: list[float], q: float) -> float:
@@ -143,6 +144,7 @@ def summarise(name: str, events, pipeline: Pipeline, wall: float, speed: float) 
         "final_decode_ms": round(1000 * pipeline.stats.decode_time["final"]
                                  / max(1, pipeline.stats.decodes["final"])),
         "max_queue_s": round(pipeline.stats.max_backlog, 2),
+        "max_queue_at_s": round(pipeline.stats.max_backlog_at, 1),
         "wall_s": round(wall, 1),
     }
     if audio > 600:
@@ -174,6 +176,7 @@ def main() -> int:
 
     options = AsrOptions(partial_every=args.partial_every)
     model = load_whisper(load_specs()["asr"], cpu_threads=args.threads)
+    freeze_heap()  # as session.build_pipeline does after loading
     rows = []
     events, pipeline, wall = run(model, args.file, 1.0, options)
     rows.append(summarise(args.file.name, events, pipeline, wall, 1.0))
