@@ -127,10 +127,22 @@ async def settled(pilot) -> None:
         if pilot.app.screen_stack:
             break
         await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    for _ in range(2):
+        await workers_done(pilot)
+        await pilot.pause()
+
+
+async def workers_done(pilot) -> None:
+    """Wait for the workers; one superseded by a newer exclusive load ends cancelled."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(20):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            await pilot.pause()
+    raise AssertionError("workers kept being cancelled")
 
 
 def rows(app) -> list[list[str]]:
