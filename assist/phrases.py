@@ -1376,7 +1376,7 @@ class CharGramEncoder:
     @staticmethod
     def grams(text: str) -> list[str]:
         words = normalize(text).words
-        return words + [a + " " + b for a, b in zip(words, words[1:])]
+        return words + [a + " " + b for a, b in zip(words, words[1:], strict=False)]
 
     @classmethod
     def fit(cls, texts: Sequence[str]) -> CharGramEncoder:
@@ -1386,9 +1386,9 @@ class CharGramEncoder:
         for text in texts:
             for gram in set(cls.grams(text)):
                 seen[gram] = seen.get(gram, 0) + 1
-        vocab = {g: i for i, g in enumerate(sorted(seen))}
-        df = np.asarray([seen[g] for g in sorted(seen)], dtype=np.float32)
-        return cls(vocab, np.log((1 + len(texts)) / (1 + df)) + 1)
+        grams = sorted(seen)
+        df = np.asarray([seen[g] for g in grams], dtype=np.float32)
+        return cls({g: i for i, g in enumerate(grams)}, np.log((1 + len(texts)) / (1 + df)) + 1)
 
     def encode(self, texts: Sequence[str], **_: Any):
         import numpy as np

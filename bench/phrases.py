@@ -227,7 +227,7 @@ def tune(runtime: str) -> None:
     chosen = show(f"zh: character n-gram fallback on {n} dev lines",
                   f"{'scale thr floor':>15}", rows, lambda k: f"{k[0]:5.0f} {k[1]:3.1f} {k[2]:5.1f}")
     report["zh"] = {"lines": n, "chosen": dict(zip(("lexical_scale", "lexical_threshold",
-                                                    "lexical_floor"), chosen)),
+                                                    "lexical_floor"), chosen, strict=True)),
                     "grid": {" ".join(map(str, k)): s.as_dict() for k, s in rows}}
     print(json.dumps(report))
 

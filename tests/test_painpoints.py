@@ -436,8 +436,9 @@ def _blobs(rng, centres: np.ndarray, n: int, noise: float) -> tuple[np.ndarray, 
 
 
 def test_spectral_redraws_the_clusters_the_agglomerative_cut_counts(monkeypatch):
-    import assist.painpoints as pp
     from sklearn.metrics import adjusted_rand_score
+
+    import assist.painpoints as pp
 
     calls = []
     spectral = pp._spectral

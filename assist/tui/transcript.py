@@ -20,7 +20,7 @@ from textual.style import Style as VisualStyle
 from textual.visual import Visual
 
 from ..events import AGENT, CUSTOMER, SPEAKERS, Flag, Utterance
-from .widgets import SPEAKER_LABELS, clock_text, flagged_text, highlighted
+from .widgets import SPEAKER_LABELS, clock_text, highlighted
 
 WHO_WIDTH = 15  # "MM:SS Customer" and a space
 SPEAKER_STYLES = {AGENT: "bold $primary", CUSTOMER: "bold $accent"}
@@ -81,7 +81,9 @@ class UtteranceEntry(Entry):
         return bool(self.flags)
 
     def said(self) -> Content:
-        return flagged_text(self.utterance.text, self.flags)
+        """The words, flagged spans marked, and a ⚑ in front when it has any flag."""
+        text = highlighted(self.utterance.text, self.flags)
+        return Content.assemble(("⚑ ", "$error bold"), text) if self.flags else text
 
     def who(self) -> Content:
         u = self.utterance
@@ -197,6 +199,7 @@ class Transcript(ScrollView, can_focus=True):
         self._starts: list[int] = []  # first row of each entry in ``entries``
         self._tail = 0  # rows before the placeholder / partial rows
         self._following = follow  # keep the newest rows in view (a live call)
+        self._current: UtteranceEntry | None = None  # the highlighted line (review)
 
     # ------------------------------------------------------------ what it shows
 
@@ -275,23 +278,22 @@ class Transcript(ScrollView, can_focus=True):
     def set_current(self, line: UtteranceEntry | None) -> None:
         """Highlight ``line`` (None: no line) and bring it to the middle of the view."""
         self._following = False
-        for other in self.lines:
-            if other.current and other is not line:
-                other.current = False
-                other.changed()
+        old, self._current = self._current, line
+        for entry, current in ((old, False), (line, True)):
+            if entry is not None:
+                entry.current = current
+                entry.changed()
+        changed = [self.entries.index(e) for e in (old, line) if e is not None]
+        self._update(since=min(changed, default=0))
         if line is None:
-            self._update(full=True)
             return
-        if not line.current:
-            line.current = True
-            line.changed()
-        self._update(full=True)
         index = self.entries.index(line)
         middle = self._starts_row(index) + len(line.rows(self, self._width)) // 2
         top = max(0, middle - self.scrollable_content_region.height // 2)
         self.call_after_refresh(self.scroll_to, y=top, animate=False)  # once the size is known
 
     def reset(self) -> None:
+        self._current = None
         self.entries.clear()
         self.lines.clear()
         self.notes.clear()

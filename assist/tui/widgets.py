@@ -62,13 +62,6 @@ def highlighted(text: str, flags: Iterable[Flag]) -> Content:
     return content
 
 
-def flagged_text(text: str, flags: list[Flag]) -> Content:
-    """An utterance's words as a transcript shows them: flagged spans marked, and a ⚑ in
-    front when it has any flag."""
-    content = highlighted(text, flags)
-    return Content.assemble(("⚑ ", "$error bold"), content) if flags else content
-
-
 # ---------------------------------------------------------------- header
 
 
