@@ -232,6 +232,7 @@ def stats(kb_dir: Path | None) -> None:
         ("tags", ", ".join(f"{k} {v}" for k, v in list(s.tags.items())[:12]) or "-"),
         ("oldest update", f"{s.oldest[1]} ({s.oldest[0]})" if s.oldest else "-"),
         ("newest update", f"{s.newest[1]} ({s.newest[0]})" if s.newest else "-"),
+        ("tuned model", _tuned_state(_kb_dir(kb_dir))),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -243,3 +244,63 @@ def _list(ids: list[str], limit: int = 8) -> str:
         return "none"
     more = f" (+{len(ids) - limit} more)" if len(ids) > limit else ""
     return f"{len(ids)}: " + ", ".join(ids[:limit]) + more
+
+
+def _tuned_state(folder: Path) -> str:
+    from .kb import load_articles
+    from .kb_tune import find_tuned
+
+    tuned = find_tuned(folder)
+    if tuned is None:
+        return "none (assist kb tune adapts the embedder to this KB)"
+    state = "out of date: run assist kb tune" if tuned.stale(load_articles(folder)) else "up to date"
+    return f"{state} (tuned {tuned.created} on {tuned.questions} questions)"
+
+
+@kb.command()
+@click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False), help=KB_OPTION_HELP)
+@click.option("--epochs", default=1, show_default=True, type=click.IntRange(1, 20),
+              help="Passes over the questions.")
+@click.option("--max-per-article", default=20, show_default=True, type=click.IntRange(2),
+              help="Questions per article and pass at most (bounds the time on large KBs).")
+@click.option("--threads", type=click.IntRange(1), default=None,
+              help="CPU threads for training (default: all cores).")
+@click.option("--remove", is_flag=True, help="Delete the tuned model; searches use the base model again.")
+def tune(kb_dir: Path | None, epochs: int, max_per_article: int, threads: int | None,
+         remove: bool) -> None:
+    """Adapt the sentence embedder to this KB's questions (a few minutes on a laptop CPU).
+
+    Fine-tunes a copy of the embedding model so that the questions of one
+    article lie together and apart from other articles'; searches and the live
+    advisor on this KB folder use it from then on.  Run it again after editing
+    questions ('assist kb stats' says when it is out of date).
+    """
+    from .kb_tune import TuneOptions, forget_tuned, tune_kb
+
+    folder = _kb_dir(kb_dir)
+    if remove:
+        gone = forget_tuned(folder)
+        click.echo(f"removed the tuned model of {folder}" if gone else f"{folder} has no tuned model")
+        return
+    if not folder.is_dir():
+        raise click.ClickException(f"no knowledge base folder at {folder}")
+    options = TuneOptions(epochs=epochs, max_per_article=max_per_article, threads=threads)
+    progress = _StepProgress()
+    tuned = _run(tune_kb, folder, options, progress=progress)
+    _open_kb(folder)  # embed the KB with the tuned model now, so the next search is quick
+    click.echo(f"tuned on {tuned.questions} questions of {tuned.articles} articles in "
+               f"{tuned.seconds:.0f} s; saved to {tuned.path}")
+
+
+class _StepProgress:
+    """Training progress on stderr: step, total and time left."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+
+    def __call__(self, step: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        left = elapsed / max(step, 1) * (total - step)
+        end = "\n" if step >= total else "\r"
+        click.echo(f"  training step {step}/{total}, about {left:.0f} s left   ", err=True, nl=False)
+        click.echo(end, err=True, nl=False)

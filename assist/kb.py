@@ -37,7 +37,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -45,8 +45,11 @@ import yaml
 from .analyzer import Analyzer
 from .errors import AssistError
 from .events import CUSTOMER, Event, Suggestion, Utterance
-from .models import cache_root
+from .models import ModelSpec, cache_root
 from .resources import shipped
+
+if TYPE_CHECKING:
+    from .kb_tune import TunedModel
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` while texts are being embedded."""
@@ -506,6 +509,10 @@ TUNED_WEIGHTS = {
     "passage": 1.2, "bm25w": 4.29, "bm25c": 3.74, "bm25p": 1.0,
 }
 
+# With a KB-tuned embedder (`assist kb tune`) scores run higher, so the same
+# fusion needs its own calibration (`python bench/kb.py --tune --tuned`).
+TUNED_CALIBRATION = (-6.478, 0.443, 0.434)
+
 
 @dataclass
 class RetrievalOptions:
@@ -564,17 +571,18 @@ def _model_key(embedder: Any) -> str:
     return str(getattr(tokenizer, "name_or_path", None) or type(embedder).__name__)
 
 
-def _default_model_key() -> str:
-    """The default embedder's key without loading it (a warm re-open stays fast)."""
+def _spec_model_key(spec: ModelSpec | None = None) -> str:
+    """A model spec's key without loading it (a warm re-open stays fast); None: the default."""
     from .models import load_specs, resolve
 
-    resolved = resolve(load_specs()["embeddings"])
+    resolved = resolve(spec or load_specs()["embeddings"])
     return str(resolved.path or resolved.name)
 
 
-def cache_path_for(kb_dir: Path, embedder: Any = None) -> Path:
-    """The embedding cache file of a KB folder for an embedder (None: the configured default)."""
-    model = _model_key(embedder) if embedder is not None else _default_model_key()
+def cache_path_for(kb_dir: Path, embedder: Any = None, spec: ModelSpec | None = None) -> Path:
+    """The embedding cache file of a KB folder for an embedder, else for a model spec
+    (None: the configured default)."""
+    model = _model_key(embedder) if embedder is not None else _spec_model_key(spec)
     folder = Path(kb_dir).resolve()
     digest = hashlib.sha1(f"{folder}\0{model}".encode()).hexdigest()[:20]
     return cache_root() / "kb" / f"{slugify(folder.name)[:30] or 'kb'}-{digest}.npz"
@@ -748,10 +756,14 @@ class KnowledgeBase:
         cache_path: Path | None = None,
         progress: Progress | None = None,
         kb_dir: Path | None = None,
+        model: ModelSpec | None = None,
+        tuned: TunedModel | None = None,
     ) -> None:
         self.articles = list(articles)
         self.options = options or RetrievalOptions()
         self.kb_dir = kb_dir
+        self.model = model
+        self.tuned = tuned
         self._by_id = {a.id: i for i, a in enumerate(self.articles)}
         if len(self._by_id) != len(self.articles):
             raise AssistError("duplicate article ids; run 'assist kb lint'")
@@ -773,12 +785,24 @@ class KnowledgeBase:
         options: RetrievalOptions | None = None,
         progress: Progress | None = None,
         cache: bool = True,
+        tuned: bool = True,
     ) -> KnowledgeBase:
-        """Load a KB folder (default: the shipped ``kb/``), embedding only what the cache lacks."""
+        """Load a KB folder (default: the shipped ``kb/``), embedding only what the cache lacks.
+
+        Without an explicit ``embedder``, the folder's tuned model (``assist kb
+        tune``) is used when there is one and ``tuned`` is true; else the
+        configured embedder.
+        """
+        from .kb_tune import find_tuned
+
         kb_dir = Path(kb_dir) if kb_dir else shipped("kb")
         articles = load_articles(kb_dir)
-        cache_path = cache_path_for(kb_dir, embedder) if cache else None
-        return cls(articles, embedder, options, cache_path, progress, kb_dir)
+        found = find_tuned(kb_dir) if tuned and embedder is None else None
+        spec = found.spec() if found else None
+        if found and options is None:
+            options = RetrievalOptions(calibration=TUNED_CALIBRATION)
+        cache_path = cache_path_for(kb_dir, embedder, spec) if cache else None
+        return cls(articles, embedder, options, cache_path, progress, kb_dir, spec, found)
 
     # -- embedding ---------------------------------------------------------
 
@@ -789,7 +813,7 @@ class KnowledgeBase:
             if self._embedder is None:
                 from .models import load_embedder
 
-                self._embedder = load_embedder()
+                self._embedder = load_embedder(self.model)
             return self._embedder
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -71,6 +71,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -95,6 +96,7 @@ from assist.kb import (  # noqa: E402
     EmbeddingCache,
     KnowledgeBase,
     RetrievalOptions,
+    _model_key,
     cache_root,
     encode_texts,
     render_article,
@@ -210,11 +212,13 @@ def _import(csv_path: Path, folder: Path, per_topic: int | None) -> None:
 
 
 class QueryVectors:
-    """Query embeddings cached across benchmark runs (accuracy, not speed, is measured here)."""
+    """Query embeddings cached across benchmark runs (accuracy, not speed, is measured here),
+    one cache file per model."""
 
     def __init__(self, embedder) -> None:
         self.embedder = embedder
-        self.cache = EmbeddingCache(cache_root() / "bench" / "kb-queries.npz")
+        key = hashlib.sha1(_model_key(embedder).encode()).hexdigest()[:12]
+        self.cache = EmbeddingCache(cache_root() / "bench" / f"kb-queries-{key}.npz")
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         vecs = self.cache.embed(texts, lambda t: encode_texts(self.embedder, t), _progress("queries"))
@@ -262,7 +266,42 @@ def _top_confidence(kb: KnowledgeBase, texts: list[str], vecs: np.ndarray) -> tu
 # --------------------------------------------------------------------------
 
 
-def accuracy(data: Path, work: Path, embedder, queries: QueryVectors, quick: bool) -> dict:
+def _threshold_figures(kb, texts, qv, gold, ood, ood_v) -> dict:
+    conf, top = _top_confidence(kb, texts, qv)
+    shown = conf >= kb.threshold
+    ood_conf, _ = _top_confidence(kb, ood, ood_v)
+    return {
+        "in_domain_shown": float(shown.mean()),
+        "in_domain_shown_correct": float((top[shown] == gold[shown]).mean()) if shown.any() else 0.0,
+        "ood_no_suggestion": float(np.mean(ood_conf < kb.threshold)),
+    }
+
+
+def _tune(folder: Path) -> float:
+    """Tune the KB's embedder the way an editor would: ``assist kb tune``; returns seconds."""
+    print(f"tuning the embedder on {folder.name} (assist kb tune)...", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(kb_cli, ["tune", "--kb", str(folder)])
+    if result.exit_code != 0:
+        sys.exit(f"kb tune failed: {result.output}")
+    return time.perf_counter() - t0
+
+
+def _tuned_figures(folder: Path, name: str, texts, gold, ood) -> dict:
+    seconds = _tune(folder)
+    kb = _open(folder, None, f"KB {name} (tuned)")
+    assert kb.tuned is not None, "kb tune left no tuned model"
+    queries = QueryVectors(kb.embedder)
+    qv, ood_v = queries(texts), queries(ood)
+    res: dict = {"articles": len(kb), "questions": sum(len(a.questions) for a in kb.articles),
+                 "tune_s": seconds, "tuned_on": kb.tuned.questions}
+    for mode in MODES:
+        res[mode] = _metrics(kb.score_all(texts, mode, qv), gold)
+    res.update(_threshold_figures(kb, texts, qv, gold, ood, ood_v))
+    return res
+
+
+def accuracy(data: Path, work: Path, embedder, queries: QueryVectors, quick: bool, tune: bool = True) -> dict:
     train_csv = data / "banking77" / "train.csv"
     test = _rows(data / "banking77" / "test.csv")
     if quick:
@@ -282,13 +321,10 @@ def accuracy(data: Path, work: Path, embedder, queries: QueryVectors, quick: boo
         res: dict = {"articles": len(kb), "questions": sum(len(a.questions) for a in kb.articles)}
         for mode in MODES:
             res[mode] = _metrics(kb.score_all(texts, mode, qv), gold)
-        conf, top = _top_confidence(kb, texts, qv)
-        shown = conf >= kb.threshold
-        res["in_domain_shown"] = float(shown.mean())
-        res["in_domain_shown_correct"] = float((top[shown] == gold[shown]).mean()) if shown.any() else 0.0
-        ood_conf, _ = _top_confidence(kb, ood, ood_v)
-        res["ood_no_suggestion"] = float(np.mean(ood_conf < kb.threshold))
+        res.update(_threshold_figures(kb, texts, qv, gold, ood, ood_v))
         out["kbs"][name] = res
+        if tune:
+            out["kbs"][f"{name} tuned"] = _tuned_figures(folder, name, texts, gold, ood)
     demo = _open(shipped("kb"), embedder, "shipped KB")
     ood_conf, _ = _top_confidence(demo, ood, ood_v)
     out["ood_questions"] = len(ood)
@@ -383,7 +419,7 @@ def bench(args: argparse.Namespace) -> None:
     work = cache_root() / "bench"
     embedder = load_embedder()
     queries = QueryVectors(embedder)
-    acc = accuracy(data, work, embedder, queries, args.quick)
+    acc = accuracy(data, work, embedder, queries, args.quick, not args.no_tune)
     spd = speed(data, work, embedder, args.quick)
     _print_table(acc, spd)
     print(json.dumps({"cpu_count": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
@@ -502,6 +538,50 @@ def tune(args: argparse.Namespace) -> None:
     _calibrate(kb, texts, vecs, gold, queries, data)
 
 
+def tune_tuned(args: argparse.Namespace) -> None:
+    """Fit the calibration used with a KB-tuned embedder (``TUNED_CALIBRATION``).
+
+    The 10-shot train KB is tuned with ``assist kb tune``; the logistic is
+    fitted as for the base model, then its bias is moved so that the
+    out-of-domain tuning sentences get no suggestion as often as with the base
+    model at the same threshold: tuning must not buy accuracy with noise.
+    """
+    data = _data_dir(args.data)
+    train = _rows(data / "banking77" / "train.csv")
+    folder = cache_root() / "bench" / "banking77-10-shot"
+    _import(data / "banking77" / "train.csv", folder, 10)
+    ood = [t for t in OOD_TUNE.splitlines() if t.strip()] + _abcd_customer_turns(data)
+    base = _open(folder, load_embedder(), "KB 10-shot", RetrievalOptions())
+    base_q = QueryVectors(base.embedder)
+    target = float(np.mean(base.confidence(base.score_all(ood, "hybrid", base_q(ood))).max(1) < base.threshold))
+    _tune(folder)
+    kb = _open(folder, None, "KB 10-shot (tuned)", RetrievalOptions())
+    queries = QueryVectors(kb.embedder)
+    texts, gold = _dev_split(train, kb)
+    vecs = queries(texts)
+    for mode in ("dense", "hybrid"):
+        m = _metrics(kb.score_all(texts, mode, vecs), gold)
+        print(f"dev {mode} (tuned): top-1 {m['top1']:.4f} top-3 {m['top3']:.4f}")
+    _calibrate(kb, texts, vecs, gold, queries, data)
+    top = kb.score_all(ood, "hybrid", queries(ood))
+    bias, w_s, w_m = kb.options.calibration
+    srt = np.sort(top, axis=1)
+    z = np.sort(bias + w_s * srt[:, -1] + w_m * (srt[:, -1] - srt[:, -2]))
+    # Confidence >= threshold means z >= logit(threshold); move the bias so
+    # that the same share of OOD sentences stays below it as with the base model.
+    logit = float(np.log(kb.threshold / (1 - kb.threshold)))
+    k = int(round(target * len(z)))
+    cut = (z[k - 1] + z[k]) / 2 if 0 < k < len(z) else logit
+    shift = min(0.0, logit - cut)  # only ever stricter
+    kb.options.calibration = (round(bias + shift, 3), w_s, w_m)
+    conf = kb.confidence(top).max(1)
+    print(f"base model: OOD tuning sentences with no suggestion {target:.3f}; tuned after a bias "
+          f"shift of {shift:+.3f}: {np.mean(conf < kb.threshold):.3f}")
+    conf_id = kb.confidence(kb.score_all(texts, "hybrid", vecs)).max(1)
+    print(f"dev questions shown {np.mean(conf_id >= kb.threshold):.3f}")
+    print("TUNED_CALIBRATION =", kb.options.calibration)
+
+
 def _calibrate(kb, texts, vecs, gold, queries, data: Path) -> None:
     """Logistic P(top-1 is right) from the fused score and its margin; then pick the threshold."""
     ood = [t for t in OOD_TUNE.splitlines() if t.strip()] + _abcd_customer_turns(data)
@@ -546,9 +626,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="600 test questions, 10-shot KB, 200-article speed KB")
     parser.add_argument("--tune", action="store_true", help="refit weights and calibration on train")
+    parser.add_argument("--tuned", action="store_true",
+                        help="with --tune: fit the calibration for KB-tuned embedders instead")
+    parser.add_argument("--no-tune", action="store_true",
+                        help="skip 'assist kb tune' (only the base embedder's figures)")
     parser.add_argument("--data", help="folder holding banking77/ and dstc11-natcs/")
     args = parser.parse_args()
-    tune(args) if args.tune else bench(args)
+    if args.tune:
+        tune_tuned(args) if args.tuned else tune(args)
+    else:
+        bench(args)
 
 
 if __name__ == "__main__":
