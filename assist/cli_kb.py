@@ -259,9 +259,9 @@ def _tuned_state(folder: Path) -> str:
 
 @kb.command()
 @click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False), help=KB_OPTION_HELP)
-@click.option("--epochs", default=1, show_default=True, type=click.IntRange(1, 20),
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1, 20),
               help="Passes over the questions.")
-@click.option("--max-per-article", default=20, show_default=True, type=click.IntRange(2),
+@click.option("--max-per-article", default=10, show_default=True, type=click.IntRange(2),
               help="Questions per article and pass at most (bounds the time on large KBs).")
 @click.option("--threads", type=click.IntRange(1), default=None,
               help="CPU threads for training (default: all cores).")

@@ -510,8 +510,80 @@ TUNED_WEIGHTS = {
 }
 
 # With a KB-tuned embedder (`assist kb tune`) scores run higher, so the same
-# fusion needs its own calibration (`python bench/kb.py --tune --tuned`).
-TUNED_CALIBRATION = (-6.478, 0.443, 0.434)
+# fusion (plus the MLP re-ranker) needs its own calibration, fitted with
+# `python bench/kb.py --tune --tuned`; its bias is set so that the
+# out-of-domain tuning sentences get no suggestion as often as with the base
+# model (0.95).
+TUNED_CALIBRATION = (-7.898, 0.551, 0.674)
+
+
+RERANK_FILE = "kb_rerank_tuned.npz"
+
+
+@dataclass(frozen=True)
+class MlpReranker:
+    """A small listwise re-ranker over the fused score's ``depth`` best articles.
+
+    For each candidate it sees every feature, the feature's gap to the best
+    candidate's, its z-score among the candidates, the rank and the fused
+    score's gap to the best; one tanh layer adds a correction to the fused
+    score.  Fitted with a softmax over the candidates (``python bench/kb.py
+    --tune --tuned``).  Near-duplicate articles are told apart by how the
+    features *relate* (the best question close, the centroid not), which one
+    linear weight per feature cannot express.
+    """
+
+    w1: np.ndarray  # inputs x hidden
+    b1: np.ndarray
+    w2: np.ndarray  # hidden
+    b2: float
+    depth: int = 10
+
+    @classmethod
+    def load(cls, path: Path) -> MlpReranker:
+        data = np.load(path)
+        return cls(data["w1"], data["b1"], data["w2"], float(data["b2"]), int(data["depth"]))
+
+    def save(self, path: Path) -> None:
+        np.savez(path, w1=self.w1, b1=self.b1, w2=self.w2, b2=self.b2, depth=self.depth)
+
+    @staticmethod
+    def inputs(feats: np.ndarray, fused: np.ndarray) -> np.ndarray:
+        """queries x candidates x features (+ fused score) -> the network's inputs."""
+        depth = feats.shape[1]
+        sd = feats.std(1, keepdims=True) + 1e-6
+        rank = np.broadcast_to(np.arange(depth, dtype=np.float32)[None, :, None] / depth,
+                               (len(feats), depth, 1))
+        return np.concatenate([
+            feats, feats - feats.max(1, keepdims=True), (feats - feats.mean(1, keepdims=True)) / sd,
+            rank, (fused - fused.max(1, keepdims=True))[..., None],
+        ], axis=-1).astype(np.float32)
+
+    def correction(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x @ self.w1 + self.b1) @ self.w2 + self.b2
+
+    def apply(self, fused: np.ndarray, feats: dict[str, np.ndarray]) -> None:
+        """Re-score each query's best candidates in place (the best score never rises)."""
+        depth = min(self.depth, fused.shape[1])
+        if depth < 2:
+            return
+        top = np.argsort(-fused, axis=1, kind="stable")[:, :depth]
+        rows = np.arange(len(fused))[:, None]
+        stacked = np.stack([feats[name][rows, top] for name in FEATURES], axis=-1)
+        delta = self.correction(self.inputs(stacked, fused[rows, top]))
+        fused[rows, top] += delta - delta.max(1, keepdims=True)
+
+
+@functools.lru_cache(maxsize=1)
+def tuned_reranker() -> MlpReranker | None:
+    """The re-ranker fitted for KB-tuned embedders (None if the package lacks it)."""
+    path = Path(__file__).with_name("data") / RERANK_FILE
+    return MlpReranker.load(path) if path.exists() else None
+
+
+def tuned_options() -> RetrievalOptions:
+    """Retrieval options for a KB whose embedder was tuned on it."""
+    return RetrievalOptions(calibration=TUNED_CALIBRATION, reranker=tuned_reranker())
 
 
 @dataclass
@@ -532,6 +604,8 @@ class RetrievalOptions:
             turns the fused score and its margin over the runner-up into a
             confidence in [0, 1].
         threshold: confidence below which the advisor shows nothing.
+        reranker: an MLP re-ranker of the best few (hybrid only), after the
+            local LDA.
     """
 
     weights: dict[str, float] = field(default_factory=lambda: dict(TUNED_WEIGHTS))
@@ -543,6 +617,7 @@ class RetrievalOptions:
     bm25_chars_k: float = 1.0
     calibration: tuple[float, float, float] = (-6.478, 0.443, 0.434)
     threshold: float = 0.5
+    reranker: MlpReranker | None = None
 
 
 @dataclass(frozen=True)
@@ -800,7 +875,7 @@ class KnowledgeBase:
         found = find_tuned(kb_dir) if tuned and embedder is None else None
         spec = found.spec() if found else None
         if found and options is None:
-            options = RetrievalOptions(calibration=TUNED_CALIBRATION)
+            options = tuned_options()
         cache_path = cache_path_for(kb_dir, embedder, spec) if cache else None
         return cls(articles, embedder, options, cache_path, progress, kb_dir, spec, found)
 
@@ -905,6 +980,8 @@ class KnowledgeBase:
         fused = np.asarray(fused, dtype=np.float32)
         if mode != "lexical" and self.options.rerank_weight:
             self._rerank(fused, vectors)
+        if mode == "hybrid" and self.options.reranker is not None:
+            self.options.reranker.apply(fused, feats)
         return fused
 
     def _rerank(self, fused: np.ndarray, vectors: np.ndarray) -> None:

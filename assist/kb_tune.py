@@ -57,11 +57,11 @@ class TuneOptions:
         threads: torch threads (None: all cores).
     """
 
-    epochs: int = 1
-    lr: float = 5e-5
+    epochs: int = 3
+    lr: float = 3e-5
     batch: int = 32
     scale: float = 20.0
-    max_per_article: int = 20
+    max_per_article: int = 10
     hard_batches: bool = False
     warmup: float = 0.1
     seed: int = 0

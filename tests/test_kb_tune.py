@@ -151,3 +151,34 @@ def test_unreadable_record_falls_back_to_the_base_model(tmp_path, cache_dir):
     (home / "current.json").write_text(json.dumps({"path": "gone"}))
     assert find_tuned(folder) is None
     assert forget_tuned(folder) and not home.exists()
+
+
+def test_reranker_file_round_trip_and_apply(tmp_path):
+    from assist.kb import FEATURES, MlpReranker
+
+    rng = np.random.default_rng(0)
+    width = 3 * len(FEATURES) + 2
+    r = MlpReranker(rng.normal(size=(width, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32),
+                    rng.normal(size=4).astype(np.float32), 0.3, depth=3)
+    r.save(tmp_path / "r.npz")
+    back = MlpReranker.load(tmp_path / "r.npz")
+    assert back.depth == 3 and np.allclose(back.w1, r.w1) and back.b2 == pytest.approx(0.3)
+    fused = rng.normal(size=(5, 8)).astype(np.float32)
+    feats = {name: rng.normal(size=(5, 8)).astype(np.float32) for name in FEATURES}
+    out = fused.copy()
+    back.apply(out, feats)
+    top = np.argsort(-fused, axis=1)[:, :3]
+    rest = np.argsort(-fused, axis=1)[:, 3:]
+    rows = np.arange(5)[:, None]
+    assert np.array_equal(out[rows, rest], fused[rows, rest])  # only the best three move
+    assert np.all(out.max(1) <= fused.max(1) + 1e-6)  # the best score never rises
+    assert not np.allclose(out[rows, top], fused[rows, top])
+
+
+def test_tuned_options_carry_the_shipped_reranker():
+    from assist.kb import FEATURES, TUNED_CALIBRATION, tuned_options
+
+    opts = tuned_options()
+    assert opts.calibration == TUNED_CALIBRATION
+    assert opts.reranker is not None, "assist/data/kb_rerank_tuned.npz is missing"
+    assert opts.reranker.w1.shape == (3 * len(FEATURES) + 2, len(opts.reranker.b1))
