@@ -260,8 +260,10 @@ def _train(base_dir: Path, groups: list[list[str]], opts: TuneOptions, progress:
 
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
+        tokenize = getattr(model, "preprocess", None) or model.tokenize  # renamed in 6.x
+
         def embed(texts: list[str]) -> Any:
-            feats = model.tokenize(texts)
+            feats = tokenize(texts)
             return F.normalize(model(feats)["sentence_embedding"], dim=-1)
 
         model.train()

@@ -66,9 +66,29 @@ dense max+centroid top-1 / top-3, untuned 0.838 / 0.951:
   dev top-1 0.869 -> 0.876 (+0.7 point; +0.6 with the fusion refitted 2-fold),
   out-of-domain no-suggestion 0.852 -> 0.843.
 
-Below the +1 point asked of it on dev, so not shipped.  Run once on test it gave
-0.8795 / 0.9617 with out-of-domain 0.843 (under the 0.85 target); it would also
-mean a 2.5-minute retrain and a full re-embed after every KB edit.
+Below the +1 point asked of it on dev, so not shipped then.  Run once on test
+it gave 0.8795 / 0.9617 with out-of-domain 0.843 (under the 0.85 target).
+
+2026-12-02: shipped as an explicit editor step, ``assist kb tune``, so the
+retrain happens when the editor asks, not at every start.  Recipe chosen on the
+same dev sample (hybrid top-1 / top-3, OOD no-suggestion with the base
+calibration; base 0.869 / 0.959, 0.852):
+
+* MNRL 2 epochs lr 5e-5: 0.878 / 0.966, OOD 0.837; 3 epochs lr 3e-5: 0.880 /
+  0.965, OOD 0.841 (shipped);
+* batches of near-neighbour articles (hard negatives, clusters of 8 or 4):
+  0.873 / 0.877; the article title as one more training text: 0.872; scale
+  30: 0.880 but OOD 0.828;
+* averaging the base and tuned hybrid scores (0.3 / 0.7): 0.879, OOD 0.853,
+  but two encodes per query: not taken.
+
+Every tuned model lets more out-of-domain sentences through at the base
+calibration, so the tuned path has its own (``--tune --tuned``): fitted as for
+the base model, then its bias moved until the out-of-domain *tuning*
+sentences get no suggestion as often as with the base model (0.95).  The MLP
+re-ranker above (32 tanh units over the best ten) is fitted there too, on the
+tuned model's features; on all 9,232 dev questions: base linear 0.861, tuned
+linear 0.868, tuned + re-ranker 0.870 (2-fold).
 """
 
 from __future__ import annotations
@@ -108,6 +128,7 @@ from assist.kb import (  # noqa: E402
     encode_texts,
     render_article,
     slugify,
+    tuned_options,
 )
 from assist.models import load_embedder  # noqa: E402
 from assist.resources import shipped  # noqa: E402
@@ -387,17 +408,27 @@ def speed(data: Path, work: Path, embedder, quick: bool) -> dict:
     sample = random.Random(1).sample(test, 100 if quick else 300)
     for q in sample[:10]:
         kb.search(q)  # warm-up
-    times = []
-    for q in sample:
-        t0 = time.perf_counter()
-        kb.search(q)
-        times.append((time.perf_counter() - t0) * 1000)
+    times = _search_ms(kb, sample)
+    # The tuned path's search adds the MLP re-ranker; the embedder's size is the same.
+    kb.options = tuned_options()
+    tuned_times = _search_ms(kb, sample)
     return {
         "articles": len(kb), "texts_embedded": n_texts,
         "cold_build_s": cold, "embed_rate_per_s": n_texts / cold, "reopen_s": warm,
         "search_ms_p50": statistics.median(times),
         "search_ms_p95": float(np.percentile(times, 95)),
+        "search_tuned_path_ms_p50": statistics.median(tuned_times),
+        "search_tuned_path_ms_p95": float(np.percentile(tuned_times, 95)),
     }
+
+
+def _search_ms(kb: KnowledgeBase, sample: list[str]) -> list[float]:
+    times = []
+    for q in sample:
+        t0 = time.perf_counter()
+        kb.search(q)
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
 
 
 def _print_table(acc: dict, spd: dict) -> None:
@@ -422,6 +453,8 @@ def _print_table(acc: dict, spd: dict) -> None:
     print(f"  re-open      {spd['reopen_s']:7.2f} s")
     print(f"  search p50   {spd['search_ms_p50']:7.1f} ms")
     print(f"  search p95   {spd['search_ms_p95']:7.1f} ms")
+    print(f"  search p95   {spd['search_tuned_path_ms_p95']:7.1f} ms with the tuned path's re-ranker "
+          f"(p50 {spd['search_tuned_path_ms_p50']:.1f})")
 
 
 def bench(args: argparse.Namespace) -> None:

@@ -182,3 +182,15 @@ def test_tuned_options_carry_the_shipped_reranker():
     assert opts.calibration == TUNED_CALIBRATION
     assert opts.reranker is not None, "assist/data/kb_rerank_tuned.npz is missing"
     assert opts.reranker.w1.shape == (3 * len(FEATURES) + 2, len(opts.reranker.b1))
+
+
+def test_live_advisor_uses_the_tuned_model(tuned_kb):
+    from assist.events import CUSTOMER, Utterance
+    from assist.kb import KbAdvisor
+
+    folder, tuned = tuned_kb
+    advisor = KbAdvisor(kb_dir=folder)
+    assert advisor.kb.tuned is not None and advisor.kb.tuned.path == tuned.path
+    said = Utterance(speaker=CUSTOMER, start=0.0, end=3.0,
+                     text="Someone stole my wallet with my bank card.")
+    assert [e.article for e in advisor.feed(said)] == ["lost-card"]
