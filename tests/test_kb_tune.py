@@ -12,7 +12,14 @@ from test_kb import QUESTIONS, write_article
 from assist.cli_kb import kb as kb_cli
 from assist.errors import AssistError
 from assist.kb import KnowledgeBase, cache_path_for, encode_texts, load_articles
-from assist.kb_tune import TuneOptions, find_tuned, forget_tuned, training_groups, tune_home, tune_kb
+from assist.kb_tune import (
+    TuneOptions,
+    find_tuned,
+    forget_tuned,
+    training_groups,
+    tune_home,
+    tune_kb,
+)
 from assist.models import load_embedder
 
 # Two more articles that the base model confuses with the first ones: a tune
