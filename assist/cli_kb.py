@@ -232,7 +232,7 @@ def stats(kb_dir: Path | None) -> None:
         ("tags", ", ".join(f"{k} {v}" for k, v in list(s.tags.items())[:12]) or "-"),
         ("oldest update", f"{s.oldest[1]} ({s.oldest[0]})" if s.oldest else "-"),
         ("newest update", f"{s.newest[1]} ({s.newest[0]})" if s.newest else "-"),
-        ("tuned model", _tuned_state(_kb_dir(kb_dir))),
+        ("tuned model", _tuned_state(s.folder, s.questions_hash)),
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -246,14 +246,13 @@ def _list(ids: list[str], limit: int = 8) -> str:
     return f"{len(ids)}: " + ", ".join(ids[:limit]) + more
 
 
-def _tuned_state(folder: Path) -> str:
-    from .kb import load_articles
+def _tuned_state(folder: Path, questions_hash: str) -> str:
     from .kb_tune import find_tuned
 
     tuned = find_tuned(folder)
     if tuned is None:
         return "none (assist kb tune adapts the embedder to this KB)"
-    state = "out of date: run assist kb tune" if tuned.stale(load_articles(folder)) else "up to date"
+    state = "out of date: run assist kb tune" if tuned.questions_hash != questions_hash else "up to date"
     return f"{state} (tuned {tuned.created} on {tuned.questions} questions)"
 
 

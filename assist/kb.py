@@ -562,16 +562,24 @@ class MlpReranker:
     def correction(self, x: np.ndarray) -> np.ndarray:
         return np.tanh(x @ self.w1 + self.b1) @ self.w2 + self.b2
 
+    @classmethod
+    def candidates(
+        cls, fused: np.ndarray, feats: dict[str, np.ndarray], depth: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each query's ``depth`` best articles by the fused score, and the network's inputs for them."""
+        top = np.argsort(-fused, axis=1, kind="stable")[:, :depth]
+        rows = np.arange(len(fused))[:, None]
+        stacked = np.stack([feats[name][rows, top] for name in FEATURES], axis=-1)
+        return top, cls.inputs(stacked, fused[rows, top])
+
     def apply(self, fused: np.ndarray, feats: dict[str, np.ndarray]) -> None:
         """Re-score each query's best candidates in place (the best score never rises)."""
         depth = min(self.depth, fused.shape[1])
         if depth < 2:
             return
-        top = np.argsort(-fused, axis=1, kind="stable")[:, :depth]
-        rows = np.arange(len(fused))[:, None]
-        stacked = np.stack([feats[name][rows, top] for name in FEATURES], axis=-1)
-        delta = self.correction(self.inputs(stacked, fused[rows, top]))
-        fused[rows, top] += delta - delta.max(1, keepdims=True)
+        top, x = self.candidates(fused, feats, depth)
+        delta = self.correction(x)
+        fused[np.arange(len(fused))[:, None], top] += delta - delta.max(1, keepdims=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -654,13 +662,27 @@ def _spec_model_key(spec: ModelSpec | None = None) -> str:
     return str(resolved.path or resolved.name)
 
 
+def cache_name(kb_dir: Path, *parts: str, digits: int = 16) -> str:
+    """A cache entry's name for a KB folder (and whatever else keys it): readable and unique."""
+    folder = Path(kb_dir).resolve()
+    digest = hashlib.sha1("\0".join([str(folder), *parts]).encode()).hexdigest()[:digits]
+    return f"{slugify(folder.name)[:30] or 'kb'}-{digest}"
+
+
 def cache_path_for(kb_dir: Path, embedder: Any = None, spec: ModelSpec | None = None) -> Path:
     """The embedding cache file of a KB folder for an embedder, else for a model spec
     (None: the configured default)."""
     model = _model_key(embedder) if embedder is not None else _spec_model_key(spec)
-    folder = Path(kb_dir).resolve()
-    digest = hashlib.sha1(f"{folder}\0{model}".encode()).hexdigest()[:20]
-    return cache_root() / "kb" / f"{slugify(folder.name)[:30] or 'kb'}-{digest}.npz"
+    return cache_root() / "kb" / f"{cache_name(kb_dir, model, digits=20)}.npz"
+
+
+def questions_hash(articles: Sequence[Article]) -> str:
+    """Fingerprint of what ``assist kb tune`` learns from: each article's id, title and questions."""
+    h = hashlib.sha1()
+    for art in sorted(articles, key=lambda a: a.id):
+        h.update("\0".join([art.id, art.title, *art.questions]).encode())
+        h.update(b"\1")
+    return h.hexdigest()[:16]
 
 
 _threads_lock = threading.Lock()
@@ -974,14 +996,19 @@ class KnowledgeBase:
             ])
         # Lexical only needs no vectors (and no model).
         feats = self._lexical(texts) if vectors is None else self.features(texts, vectors)
+        fused = self.fuse(feats, vectors, mode)
+        if mode == "hybrid" and self.options.reranker is not None:
+            self.options.reranker.apply(fused, feats)
+        return fused
+
+    def fuse(self, feats: dict[str, np.ndarray], vectors: np.ndarray | None, mode: str) -> np.ndarray:
+        """The weighted sum of a mode's features plus the local-LDA re-rank (no MLP re-ranker)."""
         keep = {"dense": DENSE, "lexical": LEXICAL}.get(mode, DENSE | LEXICAL)
         w = self.options.weights
         fused = sum(w.get(name, 0.0) * feats[name] for name in FEATURES if name in keep)
         fused = np.asarray(fused, dtype=np.float32)
         if mode != "lexical" and self.options.rerank_weight:
             self._rerank(fused, vectors)
-        if mode == "hybrid" and self.options.reranker is not None:
-            self.options.reranker.apply(fused, feats)
         return fused
 
     def _rerank(self, fused: np.ndarray, vectors: np.ndarray) -> None:
@@ -1438,6 +1465,7 @@ class KbStats:
     tags: dict[str, int]
     oldest: tuple[str, dt.date] | None
     newest: tuple[str, dt.date] | None
+    questions_hash: str
 
 
 def kb_stats(kb_dir: Path) -> KbStats:
@@ -1463,4 +1491,5 @@ def kb_stats(kb_dir: Path) -> KbStats:
         tags=dict(sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))),
         oldest=(dated[0][1], dated[0][0]) if dated else None,
         newest=(dated[-1][1], dated[-1][0]) if dated else None,
+        questions_hash=questions_hash(articles),
     )

@@ -18,23 +18,19 @@ saw), and ``assist kb stats`` says it is out of date until the next tune.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import random
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import AssistError
-from .kb import Article, load_articles, slugify
+from .kb import Article, Progress, cache_name, load_articles, questions_hash
 from .models import ModelSpec, cache_root, load_embedder, load_specs, resolve
-
-Progress = Callable[[int, int], None]
-"""Called as ``progress(step, total_steps)`` while training."""
 
 CURRENT = "current.json"
 
@@ -50,8 +46,6 @@ class TuneOptions:
         scale: inverse temperature of the in-batch softmax.
         max_per_article: questions per article and epoch at most, so a KB with
             hundreds of questions per article still tunes in minutes.
-        hard_batches: put articles whose questions are alike in the same
-            batch, so the negatives are the confusable ones.
         warmup: share of the steps spent warming up.
         seed: for the pairing and the order (a tune is repeatable).
         threads: torch threads (None: all cores).
@@ -62,7 +56,6 @@ class TuneOptions:
     batch: int = 32
     scale: float = 20.0
     max_per_article: int = 10
-    hard_batches: bool = False
     warmup: float = 0.1
     seed: int = 0
     threads: int | None = None
@@ -91,20 +84,9 @@ class TunedModel:
         return questions_hash(articles) != self.questions_hash
 
 
-def questions_hash(articles: Sequence[Article]) -> str:
-    """Fingerprint of what a tune learns from: each article's id, title and questions."""
-    h = hashlib.sha1()
-    for art in sorted(articles, key=lambda a: a.id):
-        h.update("\0".join([art.id, art.title, *art.questions]).encode())
-        h.update(b"\1")
-    return h.hexdigest()[:16]
-
-
 def tune_home(kb_dir: Path) -> Path:
     """The cache folder that holds a KB folder's tuned models."""
-    folder = Path(kb_dir).resolve()
-    digest = hashlib.sha1(str(folder).encode()).hexdigest()[:16]
-    return cache_root() / "kb-models" / f"{slugify(folder.name)[:30] or 'kb'}-{digest}"
+    return cache_root() / "kb-models" / cache_name(kb_dir)
 
 
 def find_tuned(kb_dir: Path) -> TunedModel | None:
@@ -139,7 +121,10 @@ def tune_kb(
     spec: ModelSpec | None = None,
     progress: Progress | None = None,
 ) -> TunedModel:
-    """Fine-tune the configured embedder on a KB folder's questions and make it current."""
+    """Fine-tune the configured embedder on a KB folder's questions and make it current.
+
+    ``progress(step, total_steps)`` is called after each training step.
+    """
     opts = options or TuneOptions()
     kb_dir = Path(kb_dir)
     articles = load_articles(kb_dir)
@@ -193,46 +178,21 @@ def _pairs(groups: list[list[str]], cap: int, rng: random.Random) -> list[list[t
     return out
 
 
-def _batches(
-    groups: list[list[str]], opts: TuneOptions, rng: random.Random, order: list[int] | None
-) -> list[list[tuple[int, str, str]]]:
+def _batches(groups: list[list[str]], opts: TuneOptions, rng: random.Random) -> list[list[tuple[int, str, str]]]:
     """One epoch: rounds of one pair per article, cut into batches of distinct articles.
 
-    With ``order`` (articles listed so that neighbours are alike) each batch
-    takes a run of that order, so its negatives are the confusable articles.
+    (Batches of look-alike articles, for harder negatives, did worse on
+    banking77 dev: see bench/kb.py.)
     """
     per_article = _pairs(groups, opts.max_per_article, rng)
     rounds = max(len(p) for p in per_article)
     out = []
     for r in range(rounds):
-        if order is None:
-            items = [p[r] for p in per_article if r < len(p)]
-            rng.shuffle(items)
-        else:
-            shift = rng.randrange(len(order))
-            items = [per_article[a][r] for a in order[shift:] + order[:shift] if r < len(per_article[a])]
+        items = [p[r] for p in per_article if r < len(p)]
+        rng.shuffle(items)
         out += [items[i : i + opts.batch] for i in range(0, len(items), opts.batch)]
     rng.shuffle(out)
     return [b for b in out if len(b) >= 2]
-
-
-def _similar_order(model: Any, groups: list[list[str]]) -> list[int]:
-    """Articles in a greedy nearest-neighbour chain over their question centroids."""
-    import numpy as np
-
-    vecs = model.encode([q for g in groups for q in g], batch_size=128, normalize_embeddings=True,
-                        convert_to_numpy=True, show_progress_bar=False)
-    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
-    cen = np.stack([vecs[owner == a].mean(0) for a in range(len(groups))])
-    cen /= np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-12)
-    sims = cen @ cen.T
-    order, left = [0], set(range(1, len(groups)))
-    while left:
-        last = order[-1]
-        nxt = max(left, key=lambda a: sims[last, a])
-        order.append(nxt)
-        left.remove(nxt)
-    return order
 
 
 def _train(base_dir: Path, groups: list[list[str]], opts: TuneOptions, progress: Progress | None) -> Any:
@@ -248,8 +208,7 @@ def _train(base_dir: Path, groups: list[list[str]], opts: TuneOptions, progress:
         torch.manual_seed(opts.seed)
         rng = random.Random(opts.seed)
         model = SentenceTransformer(str(base_dir), device="cpu")
-        order = _similar_order(model, groups) if opts.hard_batches else None
-        epochs = [_batches(groups, opts, rng, order) for _ in range(opts.epochs)]
+        epochs = [_batches(groups, opts, rng) for _ in range(opts.epochs)]
         total = sum(len(e) for e in epochs)
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=opts.lr, weight_decay=0.01)

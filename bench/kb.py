@@ -584,21 +584,16 @@ def tune(args: argparse.Namespace) -> None:
 def _reranker(kb: KnowledgeBase, texts: list[str], vecs: np.ndarray, gold: np.ndarray,
               depth: int = 10, hidden: int = 32) -> MlpReranker:
     """Fit the MLP re-ranker on the candidates of the linear + local-LDA score; report 2-fold first."""
-    w = np.array([kb.options.weights[n] for n in FEATURES], dtype=np.float32)
-    feats, lin = [], []
+    tops, lins, chunks = [], [], []
     for i in range(0, len(texts), 256):
-        f = kb.features(texts[i : i + 256], vecs[i : i + 256])
-        x = np.stack([f[n] for n in FEATURES], axis=-1)
-        fused = x @ w
-        kb._rerank(fused, vecs[i : i + 256])
-        top = np.argsort(-fused, axis=1, kind="stable")[:, :depth]
-        rows = np.arange(len(top))[:, None]
-        feats.append(x[rows, top])
-        lin.append(np.concatenate([fused[rows, top], top.astype(np.float32)], axis=1))
-    x = np.concatenate(feats)
-    lin_top = np.concatenate(lin)
-    lin, top = lin_top[:, :depth], lin_top[:, depth:].astype(int)
-    inputs = MlpReranker.inputs(x, lin)
+        v = vecs[i : i + 256]
+        feats = kb.features(texts[i : i + 256], v)
+        fused = kb.fuse(feats, v, "hybrid")
+        top, x = MlpReranker.candidates(fused, feats, depth)
+        tops.append(top)
+        lins.append(fused[np.arange(len(top))[:, None], top])
+        chunks.append(x)
+    top, lin, inputs = np.concatenate(tops), np.concatenate(lins), np.concatenate(chunks)
     y = np.argmax(top == gold[:, None], axis=1)
     inside = (top == gold[:, None]).any(1)
 
