@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from assist.capture import DriftCorrector, DualSource  # noqa: E402
+from assist.audio import DriftCorrector, DualSource  # noqa: E402
 
 RATE = 16000
 
@@ -38,7 +38,7 @@ RATE = 16000
 def measure(minutes: float, every: float) -> list[dict]:
     """Both sinks get one stream of noise bursts (a combine sink): any change in the lag
     between the two captured sides is drift that the correction did not remove."""
-    from pulse_server import PulseServer, missing
+    from support.pulse_server import PulseServer, missing
 
     why = missing()
     if why:

@@ -114,7 +114,7 @@ sys.path.insert(0, str(REPO))
 
 from click.testing import CliRunner  # noqa: E402
 
-from assist.cli_kb import kb as kb_cli  # noqa: E402
+from assist.cli.kb import kb as kb_cli  # noqa: E402
 from assist.kb import (  # noqa: E402
     FEATURES,
     RERANK_FILE,
@@ -123,14 +123,13 @@ from assist.kb import (  # noqa: E402
     KnowledgeBase,
     MlpReranker,
     RetrievalOptions,
-    _model_key,
-    cache_root,
     encode_texts,
+    model_key,
     render_article,
     slugify,
     tuned_options,
 )
-from assist.models import load_embedder  # noqa: E402
+from assist.models import cache_root, load_embedder  # noqa: E402
 from assist.resources import shipped  # noqa: E402
 
 MODES = ("lexical", "dense", "hybrid")
@@ -245,7 +244,7 @@ class QueryVectors:
 
     def __init__(self, embedder) -> None:
         self.embedder = embedder
-        key = hashlib.sha1(_model_key(embedder).encode()).hexdigest()[:12]
+        key = hashlib.sha1(model_key(embedder).encode()).hexdigest()[:12]
         self.cache = EmbeddingCache(cache_root() / "bench" / f"kb-queries-{key}.npz")
 
     def __call__(self, texts: list[str]) -> np.ndarray:

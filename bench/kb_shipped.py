@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from click.testing import CliRunner  # noqa: E402
 
-from assist.cli_kb import kb as kb_cli  # noqa: E402
+from assist.cli.kb import kb as kb_cli  # noqa: E402
 from assist.kb import KnowledgeBase  # noqa: E402
 from assist.resources import shipped  # noqa: E402
 

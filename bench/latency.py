@@ -37,10 +37,9 @@ import soundfile as sf
 
 from assist.asr import AsrOptions
 from assist.audio import FileSource
-from assist.deadair import DeadAirMonitor
+from assist.call import DeadAirMonitor, Pipeline
 from assist.events import Event, Partial, Utterance
 from assist.models import load_specs, load_whisper
-from assist.pipeline import Pipeline
 from assist.resources import sample_call
 from assist.session import freeze_heap
 

@@ -42,12 +42,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the throw-away PostgreSQL of the tests
 
-from pg_server import PgServer, _bindir, run_as  # noqa: E402
-
 from assist.events import End, Flag, Utterance  # noqa: E402
 from assist.redact import redact  # noqa: E402
 from assist.review import export_week, week_report  # noqa: E402
 from assist.store import Store, StoreSink, now  # noqa: E402
+from support.pg_server import PgServer, _bindir, run_as  # noqa: E402
 
 UTTERANCES_PER_CALL = 100
 AGENTS = [f"agent{i:02d}" for i in range(20)]

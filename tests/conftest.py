@@ -47,8 +47,8 @@ def whisper_model():
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A throw-away PostgreSQL server (tests/pg_server.py); skips without the binaries."""
-    from pg_server import PgServer, _bindir, run_as
+    """A throw-away PostgreSQL server (tests/support/pg_server.py); skips without the binaries."""
+    from support.pg_server import PgServer, _bindir, run_as
 
     bindir = _bindir()
     if bindir is None:

@@ -8,9 +8,12 @@ import numpy as np
 import soundfile as sf
 
 from assist.audio import FileSource
-from assist.deadair import DeadAirMonitor
+from assist.call import DeadAirMonitor, Pipeline
 from assist.events import Event
-from assist.pipeline import Pipeline
+
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"  # the tests' own fixtures
+REPO = TESTS.parent
 
 
 def run_file(model, path: Path, channels: str | None = None, analyzers=None, **asr) -> list[Event]:

@@ -23,12 +23,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -36,18 +34,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from ..audio import MeteredSource
+from ..call import Describable, Reopenable, Sink, Source
 from ..errors import AssistError
-from ..events import (
-    DeadAir,
-    End,
-    Event,
-    Flag,
-    PainPoint,
-    Partial,
-    Ready,
-    Suggestion,
-    Utterance,
-)
+from ..events import DeadAir, End, Event, Flag, PainPoint, Partial, Ready, Suggestion, Utterance
 from .article import ArticleLoader, ArticleScreen, load_article
 from .base import SWITCH_BINDINGS, ScreensApp
 from .keybar import KeyBar
@@ -56,7 +46,22 @@ from .shared import SteadyScreen, StoreHandle
 from .transcript import Transcript
 from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, clock_text
 
-PipelineFactory = Callable[[Any, list[str], list[Callable[[Event], None]]], Any]
+if TYPE_CHECKING:
+    from ..call import CallSettings
+    from ..kb import KnowledgeBase
+
+class CallRunner(Protocol):
+    """What the screen needs of a call's pipeline (``call.Pipeline``; tests pass a fake)."""
+
+    call_id: str
+
+    def run(self, source: Source) -> End: ...
+
+    def stop(self) -> None: ...
+
+
+PipelineFactory = Callable[[Any, list[str], list[Sink]], CallRunner]
+"""``(settings, speakers, sinks) -> pipeline``: one per call (``session.Session.pipeline_factory``)."""
 
 
 @dataclass
@@ -78,37 +83,6 @@ class Mark:
     call: str | None
 
 
-class MeteredSource:
-    """Wraps an audio source: frames pass through to the pipeline untouched, and the
-    peak level per speaker goes to ``post`` at most every ``interval`` seconds."""
-
-    def __init__(self, source: Any, post: Callable[[dict[str, float]], None],
-                 interval: float = 0.08):
-        self.source = source
-        self.post = post
-        self.interval = interval
-        self.speakers = list(source.speakers)
-        self.realtime = getattr(source, "realtime", False)
-
-    def __iter__(self) -> Iterator[Any]:
-        peaks: dict[str, float] = {}
-        last = 0.0
-        for frame in self.source:
-            for speaker, audio in frame.audio.items():
-                peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
-                peaks[speaker] = max(peaks.get(speaker, 0.0), peak)
-            now = time.monotonic()
-            if now - last >= self.interval:
-                self.post(peaks)
-                peaks, last = {}, now
-            yield frame
-        self.post(dict.fromkeys(self.speakers, 0.0))
-
-    def stop(self) -> None:
-        if hasattr(self.source, "stop"):
-            self.source.stop()
-
-
 BACKGROUND_NICE = 5
 
 
@@ -124,17 +98,11 @@ def _behind_the_screen() -> None:
         pass
 
 
-def fresh_source(source: Any) -> Any:
+def fresh_source(source: object) -> Source:
     """A new source on the same input for the next call (a stopped source stays stopped)."""
-    if hasattr(source, "reopen"):
+    if isinstance(source, Reopenable):
         return source.reopen()
     raise AssistError("this audio input cannot be restarted; quit and run assist again")
-
-
-def _build_pipeline(settings: Any, speakers: list[str], sinks: list) -> Any:
-    from ..session import build_pipeline
-
-    return build_pipeline(settings, speakers, sinks)
 
 
 class LiveScreen(SteadyScreen):
@@ -175,8 +143,8 @@ class AssistApp(ScreensApp):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, source: Any, settings: Any = None, *,
-                 pipeline_factory: PipelineFactory | None = None,
+    def __init__(self, source: Source, settings: CallSettings | None = None, *,
+                 pipeline_factory: PipelineFactory,
                  clock: Callable[[], float] = time.monotonic,
                  flag_hold: float = 8.0,
                  article_loader: ArticleLoader = load_article,
@@ -184,18 +152,18 @@ class AssistApp(ScreensApp):
                  theme: str | None = None,
                  store: StoreHandle | None = None,
                  autostart: bool = True):
-        super().__init__(store=store or StoreHandle(getattr(settings, "db", None)),
-                         kb_dir=getattr(settings, "kb_dir", None),
-                         phrases_dir=getattr(settings, "phrases_dir", None), theme=theme)
+        super().__init__(store=store or StoreHandle(settings.db if settings else None),
+                         kb_dir=settings.kb_dir if settings else None,
+                         phrases_dir=settings.phrases_dir if settings else None, theme=theme)
         self.source = source
         self.settings = settings
-        self.pipeline_factory = pipeline_factory or _build_pipeline
+        self.pipeline_factory = pipeline_factory
         self.clock = clock
         self.flag_hold = flag_hold
         self.article_loader = article_loader
         self.on_feedback = on_feedback
         self.autostart = autostart
-        self.pipeline: Any = None
+        self.pipeline: CallRunner | None = None
         self.running = False
         self.paused = False
         self.calls = 0
@@ -213,10 +181,10 @@ class AssistApp(ScreensApp):
 
     def compose(self) -> ComposeResult:
         # kept as attributes: a query would search the modal when an article is open
-        asr = getattr(self.settings, "asr", None)
-        describe = getattr(self.source, "describe", None)
-        self.header = CallHeader(self.source.speakers, getattr(asr, "name", ""),
-                                 describe() if describe else "", id="header")
+        source = self.source
+        self.header = CallHeader(source.speakers, self._model_name(),
+                                 source.describe() if isinstance(source, Describable) else "",
+                                 id="header")
         self.banner = Banner(id="banner")
         self.transcript = Transcript(id="transcript")
         self.coach = CoachPanel(self.flag_hold, id="coach")
@@ -268,7 +236,7 @@ class AssistApp(ScreensApp):
         self.paused, self._held = False, []
         self.pipeline, self._stop = None, threading.Event()
         self._t0 = self._t_end = self._call_id = None
-        model = getattr(getattr(self.settings, "asr", None), "name", "")
+        model = self._model_name()
         self._outcome = ""
         self._update_state()
         self.header.set_elapsed(None)
@@ -292,8 +260,7 @@ class AssistApp(ScreensApp):
         pipeline = self.pipeline_factory(self.settings, list(source.speakers), [sink])
         self.pipeline = pipeline
         if stop.is_set() or worker.is_cancelled:  # stopped while the models loaded
-            if hasattr(source, "stop"):
-                source.stop()
+            source.stop()
             return
         pipeline.run(MeteredSource(source, post_levels))
 
@@ -307,8 +274,7 @@ class AssistApp(ScreensApp):
         self._stop.set()
         if self.pipeline is not None:
             self.pipeline.stop()
-        if hasattr(self.source, "stop"):
-            self.source.stop()
+        self.source.stop()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is not self._worker or event.state not in (
@@ -439,7 +405,7 @@ class AssistApp(ScreensApp):
         elif self._outcome or not self.running:
             self.header.set_state(self._outcome or "idle")
         elif self._t0 is None:
-            model = getattr(getattr(self.settings, "asr", None), "name", "")
+            model = self._model_name()
             self.header.set_state("loading", model)
         else:
             self.header.set_state("live", "· stopping…" if self._stop.is_set() else "")
@@ -454,7 +420,7 @@ class AssistApp(ScreensApp):
         if now is None or not self.running:
             self.notify("No call is running to mark.", severity="warning")
             return
-        mark = Mark(now, getattr(self.pipeline, "call_id", None))
+        mark = Mark(now, self.pipeline.call_id if self.pipeline else None)
         self.marks.append(mark)
         self._receive(_HeldMark(now))
 
@@ -464,7 +430,7 @@ class AssistApp(ScreensApp):
             self.notify(f"No suggestion {index + 1} yet.", severity="warning", timeout=3)
             return
         suggestion = shown[index]
-        kb_dir: Path | None = getattr(self.settings, "kb_dir", None)
+        kb_dir = self.settings.kb_dir if self.settings else None
 
         def rated(useful: bool | None) -> None:
             if useful is not None:
@@ -474,7 +440,7 @@ class AssistApp(ScreensApp):
 
     def record_feedback(self, suggestion: Suggestion, useful: bool) -> None:
         """Keep the agent's verdict on an article; ``on_feedback`` passes it on."""
-        call = self._call_id or getattr(self.pipeline, "call_id", None)
+        call = self._call_id or (self.pipeline.call_id if self.pipeline else None)
         feedback = KbFeedback(suggestion.article, suggestion.title, useful, self.call_time(), call)
         self.kb_feedback.append(feedback)
         if self.on_feedback is not None:
@@ -482,13 +448,19 @@ class AssistApp(ScreensApp):
         self.notify(f"Marked {'useful' if useful else 'not useful'}: "
                     f"{suggestion.title or suggestion.article}", timeout=3)
 
-    def loaded_kb(self) -> Any:
+    def loaded_kb(self) -> KnowledgeBase | None:
         """The call's knowledge base, which its KB advisor loaded with the models."""
-        for analyzer in getattr(self.pipeline, "analyzers", []):
-            kb = getattr(analyzer, "kb", None)
-            if kb is not None and hasattr(kb, "search"):
-                return kb
+        from ..call import Pipeline
+        from ..kb import KbAdvisor
+
+        if isinstance(self.pipeline, Pipeline):
+            for analyzer in self.pipeline.analyzers:
+                if isinstance(analyzer, KbAdvisor):
+                    return analyzer.kb
         return None
+
+    def _model_name(self) -> str:
+        return self.settings.asr.name if self.settings else ""
 
     async def action_quit(self) -> None:
         self._stop_call()
@@ -505,7 +477,7 @@ class _HeldMark:
     call_time: float
 
 
-def run_app(source: Any, settings: Any, **options: Any) -> None:
+def run_app(source: Source, settings: CallSettings, **options: Any) -> None:
     """Open the live screen on a call from ``source`` (what ``assist demo/replay/live`` run);
     ``options`` go to ``AssistApp`` (``pipeline_factory``, ``on_feedback``)."""
     AssistApp(source, settings, **options).run()

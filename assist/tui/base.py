@@ -53,7 +53,9 @@ class ScreensApp(App[None]):
                  phrases_dir: Path | None = None, theme: str | None = None,
                  mode: str | None = None):
         if mode is not None:
-            self.DEFAULT_MODE = mode  # read by App.__init__: the screen to open on
+            # read by App.__init__ (the screen to open on); textual types it a ClassVar,
+            # but an instance value shadows it fine for this one app
+            self.DEFAULT_MODE = mode  # type: ignore[misc]
         super().__init__()
         self.store = store or StoreHandle()
         self.kb_dir = kb_dir

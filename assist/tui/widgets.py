@@ -41,14 +41,15 @@ def flag_span(text: str, flag: Flag) -> tuple[int, int] | None:
     """Where in ``text`` the flagged words are: the detector's span when it still
     matches the text, else the heard words found again, else nothing."""
     span = flag.span
-    valid = span is not None and 0 <= span[0] < span[1] <= len(text)
-    if valid and (not flag.text or text[span[0]:span[1]].lower() == flag.text.lower()):
+    if span is not None and not 0 <= span[0] < span[1] <= len(text):
+        span = None  # not within this text
+    if span is not None and (not flag.text or text[span[0]:span[1]].lower() == flag.text.lower()):
         return span[0], span[1]
     if flag.text:
         at = text.lower().find(flag.text.lower())
         if at >= 0:
             return at, at + len(flag.text)
-    return (span[0], span[1]) if valid else None
+    return (span[0], span[1]) if span is not None else None
 
 
 def highlighted(text: str, flags: Iterable[Flag]) -> Content:

@@ -1,0 +1,387 @@
+"""Streaming transcription: LocalAgreement partials and final utterances per speaker."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio import SAMPLE_RATE
+from ..events import Partial, Utterance, Word
+from .vad import VAD_WINDOW, StreamingVad
+
+FRAMES_PER_SECOND = 100  # Whisper mel frames
+
+# Whisper's encoder is trained on 30 s windows and faster-whisper pads every
+# window to 3,000 mel frames, so a 3 s utterance costs as much as 30 s of audio.
+# Like whisper.cpp's --audio-ctx we pad short utterances less: at least 10 s and
+# 7 s past the speech.  Measured on jfk.flac with tiny.en: 3-4x faster, same
+# text; 6 s of context for 3 s of speech makes tiny.en loop, hence the margins.
+_audio_ctx: ContextVar[int | None] = ContextVar("assist_audio_ctx", default=None)
+MIN_CTX_FRAMES, CTX_MARGIN_FRAMES, MAX_CTX_FRAMES = 1000, 700, 3000
+
+
+def _install_audio_ctx() -> None:
+    import faster_whisper.transcribe as fw_transcribe
+    from faster_whisper.audio import pad_or_trim
+
+    if getattr(fw_transcribe.pad_or_trim, "_assist", False):
+        return
+
+    def pad_to_context(array, length: int = MAX_CTX_FRAMES, *, axis: int = -1):
+        return pad_or_trim(array, _audio_ctx.get() or length, axis=axis)
+
+    pad_to_context._assist = True  # type: ignore[attr-defined]
+    fw_transcribe.pad_or_trim = pad_to_context
+
+
+def context_frames(samples: int) -> int:
+    """Encoder frames to decode ``samples`` of 16 kHz audio with."""
+    content = samples * FRAMES_PER_SECOND // SAMPLE_RATE + 1
+    return int(min(MAX_CTX_FRAMES, max(MIN_CTX_FRAMES, content + CTX_MARGIN_FRAMES)))
+
+
+@dataclass
+class AsrOptions:
+    """Streaming options.
+
+    Attributes:
+        language: language code ("en", "zh", ...) or None to detect (multilingual models).
+        onset: VAD probability that starts speech.
+        offset: VAD probability under which speech may end.
+        min_silence: seconds under ``offset`` that end an utterance.
+        early_silence: seconds of silence after which the final decode starts
+            speculatively; if the speaker goes on, the result is thrown away.
+        min_speech: utterances shorter than this are dropped (clicks, breaths).
+        pre_roll: seconds of audio kept before the detected onset.
+        partial_every: seconds of new speech between partial decodes.
+        max_utterance: an utterance is cut at this length even without a pause.
+        beam_size: beam for the final decode (partials are greedy).
+        no_speech_threshold: segments above this no-speech probability ...
+        logprob_threshold: ... and below this average log-probability are dropped.
+    """
+
+    language: str | None = "en"
+    onset: float = 0.5
+    offset: float = 0.35
+    min_silence: float = 0.5
+    early_silence: float = 0.2
+    min_speech: float = 0.25
+    pre_roll: float = 0.2
+    partial_every: float = 0.5
+    max_utterance: float = 15.0
+    beam_size: int = 1
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+
+
+@dataclass(eq=False)  # identity, not array comparison
+class DecodeJob:
+    """Audio a transcriber wants decoded: a partial (greedy, no word times) or a final."""
+
+    speaker: str
+    kind: str  # "partial" or "final"
+    audio: np.ndarray
+    offset: float  # audio time of audio[0]
+    ready_at: float  # audio time at which the job became due (for scheduling fairness)
+    seq: int = 0
+    early: bool = False  # a speculative final, started before the pause is long enough
+
+
+_WORD_KEY = re.compile(r"[^\w']+")
+
+
+def _key(word: str) -> str:
+    return _WORD_KEY.sub("", word.lower())
+
+
+def agreed_prefix(a: list[str], b: list[str]) -> int:
+    """Number of leading words two hypotheses agree on (case and punctuation ignored)."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if _key(x) != _key(y):
+            break
+        n += 1
+    return n
+
+
+def looks_looped(text: str) -> bool:
+    """True when a run of three or more words repeats back to back, a decoder loop."""
+    tokens = [_key(w) for w in text.split()]
+    n_max = len(tokens) // 2
+    for n in range(3, n_max + 1):
+        for i in range(len(tokens) - 2 * n + 1):
+            if tokens[i : i + n] == tokens[i + n : i + 2 * n]:
+                return True
+    return False
+
+
+# Whisper's favourite inventions on noise; dropped only when the decode is unsure anyway.
+_HALLUCINATIONS = {
+    "thank you", "thanks for watching", "thank you for watching", "you", "bye",
+    "subtitles by the amara org community", "please subscribe", "so", "okay",
+}
+
+
+@dataclass
+class _Speech:
+    start_sample: int
+    chunks: list[np.ndarray] = field(default_factory=list)
+    samples: int = 0
+    last_partial_at: int = 0
+    hypothesis: list[str] = field(default_factory=list)
+    committed: list[str] = field(default_factory=list)
+    shown: list[str] = field(default_factory=list)
+    early: DecodeJob | None = None
+    early_result: list[Utterance] | None = None
+
+
+class StreamingTranscriber:
+    """One speaker's audio in, ``Partial`` and ``Utterance`` events out (via the scheduler)."""
+
+    def __init__(self, speaker: str, model: Any, options: AsrOptions | None = None):
+        self.speaker = speaker
+        self.model = model
+        self.options = options or AsrOptions()
+        self.vad = StreamingVad()
+        self.samples_in = 0
+        self.history: deque[np.ndarray] = deque()
+        self.history_samples = 0
+        self.speech: _Speech | None = None
+        self.silence_windows = 0
+        self.finals: deque[DecodeJob] = deque()
+        self.outbox: list[Utterance] = []  # finished without a decode of their own
+        self.language: str | None = self.options.language
+        self._seq = 0
+        self._vad_cursor = 0  # samples already judged by the VAD
+
+    # ------------------------------------------------------------ audio in
+
+    @property
+    def speaking(self) -> bool:
+        return self.speech is not None
+
+    def insert_audio(self, audio: np.ndarray) -> None:
+        """Feed 16 kHz float32 audio; updates the speech state, never decodes."""
+        audio = np.asarray(audio, dtype=np.float32)
+        self._remember(audio)
+        if self.speech is not None:
+            self.speech.chunks.append(audio)
+            self.speech.samples += len(audio)
+        self.samples_in += len(audio)
+        for prob in self.vad(audio):
+            self._vad_cursor += VAD_WINDOW
+            self._on_window(float(prob))
+
+    def _remember(self, audio: np.ndarray) -> None:
+        """Keep a short history so an utterance starts a little before the VAD onset."""
+        self.history.append(audio)
+        self.history_samples += len(audio)
+        keep = int((self.options.pre_roll + 0.1) * SAMPLE_RATE) + VAD_WINDOW * 4
+        while self.history and self.history_samples - len(self.history[0]) >= keep:
+            self.history_samples -= len(self.history.popleft())
+
+    def _on_window(self, prob: float) -> None:
+        opts = self.options
+        if self.speech is None:
+            if prob >= opts.onset:
+                self._begin(self._vad_cursor - VAD_WINDOW)
+            return
+        if prob < opts.offset:
+            self.silence_windows += 1
+        else:
+            self.silence_windows = 0
+            self._drop_early()
+        silence = self.silence_windows * VAD_WINDOW / SAMPLE_RATE
+        length = (self._vad_cursor - self.speech.start_sample) / SAMPLE_RATE
+        if silence >= opts.min_silence:
+            self._end(trim=self.silence_windows * VAD_WINDOW)
+        elif length >= opts.max_utterance:
+            self._end(trim=0)
+        elif silence >= opts.early_silence and self.speech.early is None:
+            self._start_early()
+
+    def _start_early(self) -> None:
+        """Decode the utterance now, while we wait to learn whether the pause is an end."""
+        speech = self.speech
+        assert speech is not None
+        self._seq += 1
+        job = DecodeJob(self.speaker, "final", np.concatenate(speech.chunks),
+                        speech.start_sample / SAMPLE_RATE, self.samples_in / SAMPLE_RATE,
+                        self._seq, early=True)
+        speech.early = job
+        self.finals.append(job)
+
+    def _drop_early(self) -> None:
+        speech = self.speech
+        if speech is None or speech.early is None:
+            return
+        if speech.early in self.finals:
+            self.finals.remove(speech.early)
+        speech.early, speech.early_result = None, None
+
+    def _begin(self, onset_sample: int) -> None:
+        start = max(0, onset_sample - int(self.options.pre_roll * SAMPLE_RATE))
+        history = np.concatenate(list(self.history)) if self.history else np.zeros(0, np.float32)
+        history_start = self.samples_in - len(history)
+        start = max(start, history_start)
+        speech = _Speech(start_sample=start)
+        head = history[start - history_start :]
+        speech.chunks.append(head)
+        speech.samples = len(head)
+        self.speech = speech
+        self.silence_windows = 0
+
+    def _end(self, trim: int) -> None:
+        speech, self.speech = self.speech, None
+        self.silence_windows = 0
+        assert speech is not None
+        if speech.early is not None:
+            # the speculative decode covered this very utterance: use it
+            if speech.early_result is not None:
+                self.outbox.extend(speech.early_result)
+            else:
+                speech.early.early = False  # still queued: it becomes the final job
+            return
+        audio = np.concatenate(speech.chunks) if speech.chunks else np.zeros(0, np.float32)
+        # keep ~0.2 s of the trailing silence: Whisper clips the last word without it
+        keep_tail = int(0.2 * SAMPLE_RATE)
+        if trim > keep_tail:
+            audio = audio[: max(0, len(audio) - (trim - keep_tail))]
+        voiced = len(audio) - min(trim, keep_tail)
+        if voiced / SAMPLE_RATE < self.options.min_speech:
+            return
+        self._seq += 1
+        self.finals.append(DecodeJob(self.speaker, "final", audio, speech.start_sample / SAMPLE_RATE,
+                                     self.samples_in / SAMPLE_RATE, self._seq))
+
+    def flush(self) -> None:
+        """End of input: whatever is being said becomes a final job."""
+        if self.speech is not None:
+            self._end(trim=self.silence_windows * VAD_WINDOW)
+
+    # ------------------------------------------------------------ jobs out
+
+    def next_final(self) -> DecodeJob | None:
+        return self.finals.popleft() if self.finals else None
+
+    def partial_ready(self) -> bool:
+        """Enough new speech arrived since the last partial decode (and no pause began)."""
+        speech = self.speech
+        step = int(self.options.partial_every * SAMPLE_RATE)
+        return (speech is not None and speech.early is None
+                and speech.samples - speech.last_partial_at >= step)
+
+    def partial_due(self) -> DecodeJob | None:
+        """A partial job if one is ready."""
+        speech = self.speech
+        if speech is None or not self.partial_ready():
+            return None
+        return DecodeJob(self.speaker, "partial", np.concatenate(speech.chunks),
+                         speech.start_sample / SAMPLE_RATE, self.samples_in / SAMPLE_RATE)
+
+    # ------------------------------------------------------------ decoding
+
+    def _transcribe(self, audio: np.ndarray, final: bool):
+        _install_audio_ctx()
+        segments, info = self._transcribe_with_context(audio, final, context_frames(len(audio)))
+        if looks_looped(" ".join(s.text for s in segments)):
+            # the short context occasionally makes the decoder repeat itself: retry in full
+            segments, info = self._transcribe_with_context(audio, final, MAX_CTX_FRAMES)
+        return segments, info
+
+    def _transcribe_with_context(self, audio: np.ndarray, final: bool, frames: int):
+        token = _audio_ctx.set(frames)
+        try:
+            return self._transcribe_padded(audio, final)
+        finally:
+            _audio_ctx.reset(token)
+
+    def _transcribe_padded(self, audio: np.ndarray, final: bool):
+        opts = self.options
+        segments, info = self.model.transcribe(
+            audio,
+            # with detection on, each final detects afresh (calls switch language);
+            # partials reuse the last detected one to stay cheap
+            language=self.options.language if final else self.language,
+            beam_size=opts.beam_size if final else 1,
+            temperature=0.0,  # fallback re-decodes cost latency and invent text on noise
+            word_timestamps=final,
+            condition_on_previous_text=False,
+            without_timestamps=not final,
+            vad_filter=False,
+            no_speech_threshold=opts.no_speech_threshold,
+            log_prob_threshold=opts.logprob_threshold,
+        )
+        return list(segments), info
+
+    def _keep(self, segment) -> bool:
+        opts = self.options
+        if segment.no_speech_prob > opts.no_speech_threshold and segment.avg_logprob < opts.logprob_threshold:
+            return False
+        text = _key(segment.text.replace(" ", "_")).replace("_", " ").strip()
+        if not text:
+            return False
+        unsure = segment.avg_logprob < -0.7 or segment.no_speech_prob > 0.3
+        return not (unsure and text in _HALLUCINATIONS)
+
+    def decode(self, job: DecodeJob) -> Sequence[Partial | Utterance]:
+        """Run one job; returns the events it produced."""
+        if job.kind == "partial":
+            return self._decode_partial(job)
+        result = self._decode_final(job)
+        if not job.early:
+            return result
+        if self.speech is not None and self.speech.early is job:
+            self.speech.early_result = result  # held until the pause proves to be an end
+        return []
+
+    def take_ready(self) -> list[Utterance]:
+        """Utterances that ended on an already-finished speculative decode."""
+        ready, self.outbox = self.outbox, []
+        return ready
+
+    def _decode_partial(self, job: DecodeJob) -> list[Partial]:
+        speech = self.speech
+        if speech is None or speech.start_sample / SAMPLE_RATE != job.offset:
+            return []  # the utterance ended meanwhile; its final decode supersedes this
+        speech.last_partial_at = len(job.audio)
+        segments, _ = self._transcribe(job.audio, final=False)
+        words = " ".join(s.text.strip() for s in segments if self._keep(s)).split()
+        agreed = agreed_prefix(speech.hypothesis, words)
+        speech.hypothesis = words
+        if agreed > len(speech.committed):
+            speech.committed = words[:agreed]
+        committed = speech.committed
+        # The tentative tail is shown only while the newest decode still agrees with
+        # everything committed; otherwise the screen keeps the committed words alone.
+        extends = agreed_prefix(committed, words) == len(committed)
+        shown = committed + (words[len(committed):] if extends else [])
+        if not shown or shown == speech.shown:
+            return []
+        speech.shown = shown
+        return [Partial(speaker=self.speaker, text=" ".join(shown), start=job.offset,
+                        stable=len(committed))]
+
+    def _decode_final(self, job: DecodeJob) -> list[Utterance]:
+        segments, info = self._transcribe(job.audio, final=True)
+        if self.options.language is None and info is not None:
+            self.language = info.language
+        kept = [s for s in segments if self._keep(s)]
+        text = " ".join(s.text.strip() for s in kept).strip()
+        if not text:
+            return []
+        words = [
+            Word(job.offset + w.start, job.offset + w.end, w.word.strip(), w.probability)
+            for s in kept for w in (s.words or [])
+        ]
+        start = words[0].start if words else job.offset + kept[0].start
+        end = words[-1].end if words else job.offset + kept[-1].end
+        language = info.language if info is not None else self.language
+        return [Utterance(speaker=self.speaker, start=start, end=end, text=text, words=words,
+                          language=language)]

@@ -1,0 +1,88 @@
+"""The seams of a call: the analyzer interface, and the protocols of what plugs in.
+
+The pipeline hands each analyzer the transcriber's output and the audio clock;
+an analyzer answers with zero or more events.  The phrase detector, the KB
+advisor, the pain-point tracker and the dead-air monitor all plug in here
+without the pipeline knowing what they do.  Audio comes from a ``Source`` (a file,
+a device, two devices, a test's fake), events leave through ``Sink`` callables, and
+the matchers that compare sentences take any ``Embedder``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..events import Event, Partial, Utterance
+
+if TYPE_CHECKING:
+
+    from ..audio import Frame
+
+Sink = Callable[[Event], None]
+"""Where events go: the UI, JSON lines on stdout, the store."""
+
+
+class Source(Protocol):
+    """Audio for one call: frames of 16 kHz mono float32 per speaker, in order.
+
+    Attributes:
+        speakers: who the frames carry ("agent", "customer").
+        realtime: frames come at the pace of the call (a device, a file at real-time
+            pace): the pipeline then decodes on its own thread so audio never waits.
+    """
+
+    speakers: list[str]
+    realtime: bool
+
+    def __iter__(self) -> Iterator[Frame]: ...
+
+    def stop(self) -> None:
+        """End the iteration soon (another thread may call it)."""
+
+
+@runtime_checkable
+class Describable(Protocol):
+    """A source that can say what it is (stored with the call)."""
+
+    def describe(self) -> str: ...
+
+
+@runtime_checkable
+class Reopenable(Protocol):
+    """A source that can give a new source on the same input for the next call."""
+
+    def reopen(self) -> Source: ...
+
+
+class Analyzer:
+    """Base analyzer: override what you need; every hook returns new events.
+
+    Hooks are typed ``Sequence[Event]`` so an override may return a list of one kind
+    (the phrase detector's ``list[Flag]``).
+    """
+
+    name = "analyzer"
+
+    def warm_up(self) -> None:
+        """Load models and build indexes now, before the call's ``ready`` event."""
+
+    def start(self, call_id: str | None = None) -> Sequence[Event]:
+        """A call begins."""
+        return []
+
+    def feed(self, utterance: Utterance) -> Sequence[Event]:
+        """A final utterance from either speaker."""
+        return []
+
+    def feed_partial(self, partial: Partial) -> Sequence[Event]:
+        """Committed partial text while someone is still speaking."""
+        return []
+
+    def tick(self, audio_time: float, speaking: dict[str, bool]) -> Sequence[Event]:
+        """The audio clock moved to ``audio_time``; ``speaking`` says who is talking now."""
+        return []
+
+    def finish(self, audio_time: float) -> Sequence[Event]:
+        """The call is over."""
+        return []

@@ -1,0 +1,58 @@
+"""Everything one call needs, typed, built once by the CLI and passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..asr import AsrOptions
+from ..models import ModelSpec, load_specs
+
+if TYPE_CHECKING:
+    from ..painpoints import PainPointOptions
+
+
+@dataclass
+class CallSettings:
+    """Everything one call needs, typed, built once by the CLI.
+
+    Attributes:
+        asr: the ASR model spec.
+        embeddings: the sentence-embedding model spec.
+        asr_options: streaming options (language among them).
+        deadair_seconds: silence that raises a dead-air warning.
+        phrases_dir: banned-phrase packs (None: the shipped ones).
+        kb_dir: knowledge base (None: the shipped one).
+        cpu_threads: threads for the ASR model.
+        store: keep the call in the store (assist.store).
+        db: the store's URL or SQLite path (None: $ASSIST_DB, else the user data folder).
+        agent: who takes the call (None: $ASSIST_AGENT, else the login name).
+        painpoints: pain-point options, the early-warning thresholds among them
+            (None: the defaults).
+    """
+
+    asr: ModelSpec
+    embeddings: ModelSpec
+    asr_options: AsrOptions = field(default_factory=AsrOptions)
+    deadair_seconds: float = 10.0
+    phrases_dir: Path | None = None
+    kb_dir: Path | None = None
+    cpu_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    store: bool = False
+    db: str | None = None
+    agent: str | None = None
+    painpoints: PainPointOptions | None = None
+
+    @classmethod
+    def build(cls, model: str | None = None, models_toml: Path | None = None,
+              language: str | None = None, deadair_seconds: float = 10.0,
+              language_rule: Callable[[str, str | None], str | None] | None = None,
+              **extra: Any) -> CallSettings:
+        specs = load_specs(models_toml, asr=model)
+        if language_rule is not None:
+            language = language_rule(specs["asr"].name, language)
+        options = replace(AsrOptions(), language=language)
+        return cls(specs["asr"], specs["embeddings"], options, deadair_seconds, **extra)

@@ -1,0 +1,184 @@
+"""`assist phrases`: check text against the banned-phrase packs, lint packs, list phrases.
+
+A thin Click front over ``assist.phrases``; library errors become one-line
+``ClickException`` messages, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..events import AGENT, CUSTOMER, Flag
+from .edge import AssistGroup
+from .options import db_option, phrases_option
+
+
+def _detector(phrases_dir: Path | None, semantic: bool):
+    from ..phrases import PhraseDetector
+
+    return PhraseDetector(phrases_dir, semantic=semantic)
+
+
+def _flag_json(flag: Flag) -> dict[str, Any]:
+    """Exactly the keys of the `assist phrases check --jsonl` contract."""
+    return {
+        "phrase": flag.phrase, "speaker": flag.speaker, "text": flag.text,
+        "start": round(flag.start, 3), "end": round(flag.end, 3), "severity": flag.severity,
+        "suggestion": flag.suggestion, "matcher": flag.matcher,
+    }
+
+
+def _table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
+    """Columns by terminal cells, not characters: a Chinese character takes two."""
+    from rich.cells import cell_len, set_cell_size
+
+    def cell(value: str, width: int) -> str:
+        if cell_len(value) <= width:
+            return set_cell_size(value, width)
+        return set_cell_size(set_cell_size(value, width - 1) + "…", width)
+
+    lines = ["  ".join(cell(h, w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(cell(c, w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in rows]
+    return "\n".join(lines)
+
+
+@click.group(cls=AssistGroup, name="phrases", help="Banned phrases: check text, lint phrase packs, list phrases.")
+def phrases() -> None:
+    pass
+
+
+@phrases.command(help="Check TEXT (or JSON lines on stdin with --jsonl) for banned phrases.")
+@click.argument("text", required=False)
+@click.option("--speaker", type=click.Choice([AGENT, CUSTOMER]), default=AGENT, show_default=True,
+              help="Who said TEXT; customer speech never flags agent phrases.")
+@click.option("--jsonl", is_flag=True,
+              help='Read {"speaker": .., "text": ..} lines on stdin; print one '
+                   '{"text": .., "flags": [..]} line per input line, in order.')
+@phrases_option
+@click.option("--no-semantic", is_flag=True,
+              help="Exact and fuzzy matchers only: no embedding model is loaded.")
+def check(text: str | None, speaker: str, jsonl: bool, phrases_dir: Path | None,
+          no_semantic: bool) -> None:
+    if jsonl and text is not None:
+        raise click.UsageError("give TEXT or --jsonl, not both")
+    if not jsonl and text is None:
+        raise click.UsageError("give TEXT to check, or --jsonl to read JSON lines on stdin")
+    detector = _detector(phrases_dir, not no_semantic)
+    if jsonl:
+        _check_jsonl(detector, sys.stdin, speaker)
+    else:
+        assert text is not None  # without --jsonl, a missing TEXT was a usage error above
+        _check_text(detector, text, speaker)
+
+
+def _check_text(detector, text: str, speaker: str) -> None:
+    flags = detector.check(text, speaker)
+    if not flags:
+        click.echo("no banned phrases")
+        return
+    rows = [[f.phrase, f.severity, f.matcher, f.text, f.suggestion] for f in flags]
+    click.echo(_table(rows, ["phrase", "severity", "matcher", "heard", "say instead"],
+                      [20, 8, 8, 30, 60]))
+
+
+def _check_jsonl(detector, lines: Iterable[str], default_speaker: str) -> None:
+    for number, line in enumerate(lines, start=1):
+        speaker, text = _parse_line(line, number, default_speaker)
+        flags = detector.check(text, speaker) if text.strip() else []
+        out = {"text": text, "flags": [_flag_json(f) for f in flags]}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        sys.stdout.flush()  # a live consumer reads each answer before sending the next line
+
+
+def _parse_line(line: str, number: int, default_speaker: str) -> tuple[str, str]:
+    if not line.strip():
+        return default_speaker, ""  # still one output line per input line
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"stdin line {number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise click.ClickException(f"stdin line {number}: expected a JSON object")
+    text, speaker = data.get("text"), data.get("speaker", default_speaker)
+    if not isinstance(text, str):
+        raise click.ClickException(f"stdin line {number}: 'text' must be a string")
+    if speaker not in (AGENT, CUSTOMER):
+        raise click.ClickException(
+            f"stdin line {number}: 'speaker' must be '{AGENT}' or '{CUSTOMER}', not {speaker!r}")
+    return speaker, text
+
+
+@phrases.command(help="Validate phrase packs: format, unknown keys, duplicate ids, patterns "
+                      "that match none of their examples, 'not' lines that would be flagged. "
+                      "Prints file:line: message per problem; exits 1 if there is any.")
+@phrases_option
+def lint(phrases_dir: Path | None) -> None:
+    from ..phrases import lint as lint_packs
+    from ..phrases import pack_files
+
+    problems = lint_packs(phrases_dir)
+    files = pack_files(phrases_dir)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(files)} pack(s)", err=True)
+        raise SystemExit(1)
+    click.echo(f"ok: {len(files)} pack(s)")
+
+
+@phrases.command(name="list", help="List the phrases of every pack: id, severity, speaker, "
+                                   "how many patterns and examples, the first better wording.")
+@phrases_option
+def list_phrases(phrases_dir: Path | None) -> None:
+    from ..phrases import load_packs
+
+    packs = load_packs(phrases_dir)
+    rows = [
+        [pack.language, e.id, e.severity, e.speaker, str(len(e.patterns)), str(len(e.examples)),
+         e.say_instead[0]]
+        for pack in packs for e in pack.entries
+    ]
+    click.echo(_table(rows, ["lang", "phrase", "severity", "speaker", "patterns", "examples",
+                             "say instead"], [4, 20, 8, 8, 8, 8, 60]))
+
+
+@phrases.command(help="Turn coaches' false-alarm verdicts into 'allow' lines of their phrases "
+                      "(the learned part of a phrase's 'not' examples): an utterance containing "
+                      "one no longer raises that phrase.")
+@db_option
+@click.option("--phrase", "phrase_id", metavar="ID", help="Only this phrase.")
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@phrases_option
+def learn(db: str | None, phrase_id: str | None, dry_run: bool, phrases_dir: Path | None) -> None:
+    from ..phrases import add_allow_lines
+    from ..review import false_alarms
+    from ..store import Store
+
+    store = Store(db)
+    try:
+        alarms = false_alarms(store, phrase=phrase_id)
+    finally:
+        store.close()
+    by_phrase: dict[str, list[str]] = {}
+    for alarm in alarms:
+        line = alarm.utterance or alarm.text
+        if line:
+            by_phrase.setdefault(alarm.phrase, []).append(line)
+    if not by_phrase:
+        click.echo("no false alarms to learn from")
+        return
+    for pid, lines in sorted(by_phrase.items()):
+        if dry_run:
+            for line in lines:
+                click.echo(f"{pid}: would allow {line!r}")
+            continue
+        path, added = add_allow_lines(phrases_dir, pid, lines)
+        click.echo(f"{pid}: {added} new 'allow' line(s) in {path}")

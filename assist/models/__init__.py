@@ -1,0 +1,29 @@
+"""Which model serves each role, where it resolves, and loading it (Whisper, the embedder).
+"""
+
+from .embedder import Embedder, OnnxEmbedder, UnsupportedModel, load_onnx_embedder
+from .resolve import (
+    RUNTIMES,
+    ModelSpec,
+    cache_root,
+    call_language,
+    load_embedder,
+    load_specs,
+    load_whisper,
+    resolve,
+)
+
+__all__ = [
+    "Embedder",
+    "call_language",
+    "cache_root",
+    "load_embedder",
+    "load_onnx_embedder",
+    "load_specs",
+    "load_whisper",
+    "ModelSpec",
+    "OnnxEmbedder",
+    "resolve",
+    "RUNTIMES",
+    "UnsupportedModel",
+]

@@ -1,0 +1,205 @@
+"""Reading pain points back for reports and KB editors."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import AssistError
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+
+@dataclass
+class PainPointRow:
+    """One pain point as the reports show it.
+
+    Attributes:
+        id: its id; label: its c-TF-IDF label; count/calls: problems and distinct calls;
+        first_seen/last_seen: times; daily: counts per day, oldest first.
+    """
+
+    id: str
+    label: str
+    count: int
+    calls: int
+    first_seen: datetime | None
+    last_seen: datetime | None
+    daily: list[int]
+
+    @property
+    def trend(self) -> str:
+        half = len(self.daily) // 2
+        before, after = sum(self.daily[:half]), sum(self.daily[half:])
+        if after > before * 1.5 and after >= 3:
+            return "rising"
+        if before > after * 1.5 and before >= 3:
+            return "falling"
+        return "steady"
+
+
+def load_rows(store: Store, days: int = 14, now: datetime | None = None) -> list[PainPointRow]:
+    """Every pain point with its counts (from its items) and a per-day series, biggest first."""
+    from ..store import now as utc_now
+    from ..store import painpoint_sightings
+
+    now = now or utc_now()
+    start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    labels, seen = painpoint_sightings(store)
+    rows: dict[str, PainPointRow] = {}
+    calls: dict[str, set] = {}
+    for pid, call_id, when in seen:
+        row = rows.setdefault(pid, PainPointRow(pid, labels.get(pid) or "", 0, 0, when, when,
+                                                [0] * days))
+        row.count += 1
+        calls.setdefault(pid, set()).add(call_id)
+        row.first_seen = min(row.first_seen or when, when)
+        row.last_seen = max(row.last_seen or when, when)
+        day = (when - start).days
+        if 0 <= day < days:
+            row.daily[day] += 1
+    for pid, row in rows.items():
+        row.calls = len(calls[pid] - {None})
+    return sorted(rows.values(), key=lambda r: (-r.count, r.id))
+
+
+def examples(store: Store, pid: str, limit: int = 10) -> list[tuple[str, str | None, datetime]]:
+    """The latest (text, call, seen) of a pain point."""
+    from ..store import painpoint_examples
+
+    return painpoint_examples(store, pid, limit)
+
+
+@dataclass
+class KbGap:
+    """A pain point no KB article answers well.
+
+    Attributes:
+        painpoint: the pain point.
+        score: the median, over its latest examples, of the best article's score.
+        nearest: the best article for its latest example (a ``kb.SearchResult``), if any.
+        examples: its latest problem statements.
+    """
+
+    painpoint: PainPointRow
+    score: float
+    nearest: Any
+    examples: list[str]
+
+
+def kb_gaps(store: Store, kb: Any, threshold: float | None = None, min_count: int = 3,
+            limit: int = 3, sample: int = 5) -> list[KbGap]:
+    """Pain points whose best article scores below ``threshold`` (default: the KB's
+    suggestion threshold), each scored on its ``sample`` latest examples."""
+    import statistics
+
+    bar = kb.threshold if threshold is None else threshold
+    gaps = []
+    for row in load_rows(store):
+        if row.count < min_count:
+            continue
+        texts = [text for text, _call, _seen in examples(store, row.id, max(limit, sample))]
+        results = kb.search_many(texts, top=1) if texts else []
+        best = [found[0].score if found else 0.0 for found in results]
+        score = statistics.median(best) if best else 0.0
+        if score < bar:
+            nearest = next((found[0] for found in results if found), None)
+            gaps.append(KbGap(row, score, nearest, texts[:limit]))
+    return gaps
+
+
+# ---------------------------------------------------------------- KB editors
+
+
+def painpoint_article_draft(store: Store, pid: str, questions: int = 8) -> tuple[str, list[str]]:
+    """A title and seed questions for a new KB article about a pain point
+    (for ``assist kb new --from-painpoint ID``): the questions are the distinct examples
+    closest to the pain point's centroid."""
+    from ..store import painpoint_members
+
+    label, rows = painpoint_members(store, pid)
+    if not rows:
+        raise AssistError(f"no pain point '{pid}' (see 'assist painpoints list')")
+    vectors = np.stack([np.frombuffer(embedding, dtype=np.float32) for _text, embedding in rows])
+    order = np.argsort(-(vectors @ vectors.mean(axis=0)))
+    picked: list[str] = []
+    for i in order:
+        text = rows[int(i)][0].strip()
+        if text.lower() not in {p.lower() for p in picked}:
+            picked.append(text)
+        if len(picked) >= questions:
+            break
+    terms = [t.strip() for t in (label or "").split(",") if t.strip()]
+    title = (terms[0].capitalize() + (f" ({', '.join(terms[1:])})" if terms[1:] else "")
+             if terms else picked[0])
+    return title, picked
+
+
+# ---------------------------------------------------------------- rendering
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[int]) -> str:
+    """Per-day counts as block characters, scaled to the biggest."""
+    top = max(values, default=0)
+    if top == 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, round(v / top * (len(SPARKS) - 1)))]
+                   for v in values)
+
+
+def svg_chart(values: list[int], width: int = 280, height: int = 60) -> str:
+    """An inline SVG bar chart of per-day counts."""
+    top = max(values, default=0) or 1
+    bar = width / max(len(values), 1)
+    bars = []
+    for i, v in enumerate(values):
+        h = (height - 12) * v / top
+        bars.append(f'<rect x="{i * bar + 1:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" '
+                    f'height="{h:.1f}" fill="#d9534f"><title>{v}</title></rect>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'role="img" aria-label="problems per day">'
+            f'<text x="0" y="10" font-size="10">max {top}/day</text>{"".join(bars)}</svg>')
+
+
+def when_text(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def render_md(rows: list[PainPointRow], samples: dict[str, list], days: int) -> str:
+    """The weekly-review report in Markdown: text sparklines and examples."""
+    out = [f"# Pain points — last {days} days", ""]
+    if not rows:
+        out.append("No pain points yet.")
+    for r in rows:
+        out += [f"## {r.label or r.id} (`{r.id}`)", "",
+                f"{r.count} problems in {r.calls} calls · {r.trend} · "
+                f"last seen {when_text(r.last_seen)}",
+                "", f"`{sparkline(r.daily)}` per day, oldest first", ""]
+        out += [f"- {text}" for text, _call, _seen in samples.get(r.id, [])]
+        out.append("")
+    return "\n".join(out)
+
+
+def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -> str:
+    """The weekly-review report in HTML: inline SVG charts and examples."""
+    e = html.escape
+    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Pain points</title>"
+             "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}"
+             "section{border-bottom:1px solid #ddd;padding:.5em 0}</style></head><body>",
+             f"<h1>Pain points — last {days} days</h1>"]
+    if not rows:
+        parts.append("<p>No pain points yet.</p>")
+    for r in rows:
+        items = "".join(f"<li>{e(text)}</li>" for text, _c, _s in samples.get(r.id, []))
+        parts.append(f"<section><h2>{e(r.label or r.id)} <small>{e(r.id)}</small></h2>"
+                     f"<p>{r.count} problems in {r.calls} calls · {r.trend} · last seen "
+                     f"{when_text(r.last_seen)}</p>{svg_chart(r.daily)}<ul>{items}</ul></section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,142 @@
+"""The store's read queries for the coach's review: plain rows, neither typed nor redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Row, RowMapping, and_, exists, func, select
+
+from .schema import CALL_REVIEW, agents, calls, flags, reviews, suggestions, utterances
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+def read_calls(store: Store, agent: str | None = None, since: datetime | date | None = None,
+               until: datetime | date | None = None, phrase: str | None = None,
+               unreviewed: bool = False, status: str | None = None, team: str | None = None,
+               limit: int | None = 500, ids: list[str] | None = None) -> Sequence[RowMapping]:
+    """Call rows, newest first, each with ``n_utt``, ``n_flags``, ``n_reviewed``,
+    ``n_confirmed`` and ``n_false`` counts; ``until`` is exclusive."""
+    f, r = flags.c, reviews.c
+    reviewed_join = and_(r.call_id == f.call_id, r.flag_seq == f.seq, r.verdict.is_not(None))
+
+    def flag_count(*where):
+        source = flags.join(reviews, reviewed_join) if where else flags
+        return (select(func.count()).select_from(source)
+                .where(f.call_id == calls.c.id, *where).scalar_subquery())
+
+    query = select(
+        calls,
+        select(func.count()).where(utterances.c.call_id == calls.c.id)
+        .scalar_subquery().label("n_utt"),
+        select(func.count()).where(f.call_id == calls.c.id).scalar_subquery().label("n_flags"),
+        flag_count(r.verdict.is_not(None)).label("n_reviewed"),
+        flag_count(r.verdict == "confirmed").label("n_confirmed"),
+        flag_count(r.verdict == "false-alarm").label("n_false"),
+    ).order_by(calls.c.started.desc(), calls.c.id)
+    if ids is not None:
+        query = query.where(calls.c.id.in_(ids))
+    if agent:
+        query = query.where(calls.c.agent == agent)
+    if team:
+        query = query.where(calls.c.agent.in_(select(agents.c.id).where(agents.c.team == team)))
+    if since:
+        query = query.where(calls.c.started >= _as_datetime(since))
+    if until:
+        query = query.where(calls.c.started < _as_datetime(until))
+    if status:
+        query = query.where(calls.c.status == status)
+    if phrase:
+        query = query.where(exists().where(f.call_id == calls.c.id, f.phrase == phrase))
+    if unreviewed:
+        no_verdict = ~exists().where(reviewed_join)
+        query = query.where(exists().where(f.call_id == calls.c.id, no_verdict))
+    if limit:
+        query = query.limit(limit)
+    with store.engine.connect() as conn:
+        return conn.execute(query).mappings().all()
+
+
+def read_utterances(store: Store, call_id: str) -> Sequence[Row]:
+    """A call's utterances in order: ``seq, speaker, start, end, text``."""
+    u = utterances.c
+    with store.engine.connect() as conn:
+        return conn.execute(select(u.seq, u.speaker, u.start, u.end, u.text)
+                            .where(u.call_id == call_id).order_by(u.seq)).all()
+
+
+def read_flags(store: Store, call_id: str | None = None, call_ids: list[str] | None = None
+               ) -> Sequence[Row]:
+    """Flag rows (of one call, of several, or all) with their review's verdict, note, reviewer."""
+    f, r = flags.c, reviews.c
+    query = (select(f.call_id, f.seq, f.phrase, f.speaker, f.text, f.start, f.end, f.severity,
+                    f.suggestion, f.utterance_seq, r.verdict, r.note, r.reviewer, f.span_start,
+                    f.span_end)
+             .select_from(flags.outerjoin(reviews,
+                                          and_(r.call_id == f.call_id, r.flag_seq == f.seq)))
+             .order_by(f.call_id, f.seq))
+    if call_id is not None:
+        query = query.where(f.call_id == call_id)
+    if call_ids is not None:
+        query = query.where(f.call_id.in_(call_ids))
+    with store.engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def read_call_review(store: Store, call_id: str) -> Row | None:
+    """The ``verdict, note, reviewer`` row about the call as a whole, or None."""
+    r = reviews.c
+    with store.engine.connect() as conn:
+        return conn.execute(select(r.verdict, r.note, r.reviewer).where(
+            r.call_id == call_id, r.flag_seq == CALL_REVIEW)).first()
+
+
+def flag_exists(store: Store, call_id: str, flag_seq: int) -> bool:
+    with store.engine.connect() as conn:
+        found = conn.execute(select(flags.c.id).where(
+            flags.c.call_id == call_id, flags.c.seq == flag_seq)).first()
+    return found is not None
+
+
+def read_false_alarms(store: Store, phrase: str | None = None,
+                      since: datetime | date | None = None) -> Sequence[Row]:
+    """Flags dismissed as false alarms: ``call_id, seq, phrase, text, utterance, note``."""
+    f, r, u = flags.c, reviews.c, utterances.c
+    said = and_(u.call_id == f.call_id, u.seq == f.utterance_seq)
+    query = (select(f.call_id, f.seq, f.phrase, f.text, u.text.label("utterance"), r.note)
+             .select_from(flags.join(reviews, and_(r.call_id == f.call_id, r.flag_seq == f.seq))
+                          .outerjoin(utterances, said))
+             .where(r.verdict == "false-alarm").order_by(f.phrase, f.call_id, f.seq))
+    if phrase:
+        query = query.where(f.phrase == phrase)
+    if since:
+        query = query.where(r.updated >= _as_datetime(since))
+    with store.engine.connect() as conn:
+        return conn.execute(query).all()
+
+
+def read_flagged_lines(store: Store, call_ids: list[str]) -> Sequence[Row]:
+    """The utterances some flag of these calls was heard in: ``call_id, seq, text``."""
+    u = utterances.c
+    flagged = select(flags.c.utterance_seq).where(flags.c.call_id == u.call_id)
+    with store.engine.connect() as conn:
+        return conn.execute(select(u.call_id, u.seq, u.text).where(
+            u.call_id.in_(call_ids), u.seq.in_(flagged))).all()
+
+
+def read_suggestions(store: Store, call_id: str) -> Sequence[RowMapping]:
+    """A call's KB suggestions in order: ``seq, article, title, score, t, feedback``."""
+    s = suggestions.c
+    with store.engine.connect() as conn:
+        return conn.execute(select(s.seq, s.article, s.title, s.score, s.t, s.feedback)
+                            .where(s.call_id == call_id).order_by(s.seq)).mappings().all()
+
+
+def _as_datetime(value: datetime | date) -> datetime:
+    # stored times are naive: a bound must be naive too, and a bare date means its midnight
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime(value.year, value.month, value.day)

@@ -1,0 +1,510 @@
+"""Pain points: filtering, extraction, clustering, labels, the tracker, the alert rule, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from assist.cli.painpoints import painpoints
+from assist.events import CUSTOMER, PainPoint, Utterance
+from assist.painpoints import (
+    PainPointOptions,
+    PainPointTracker,
+    cluster_embeddings,
+    cluster_texts,
+    ctfidf_labels,
+    is_problem,
+    painpoint_article_draft,
+    problem_statement,
+    rise,
+    sparkline,
+)
+
+INTENTS = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "pending_transfer",
+           "wrong_amount_of_cash_received", "age_limit"]
+T0 = datetime(2026, 1, 5, 9, 0)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """The tracker embeds one sentence at a time: on shared cores one thread is many times
+    faster than two (see bench/painpoints.py)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def banking_slice(shared_data):
+    """6 intents x 15 questions from banking77 test."""
+    with open(shared_data / "banking77" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    picked = []
+    for intent in INTENTS:
+        picked += [r for r in rows if r["category"] == intent][:15]
+    return [r["text"] for r in picked], [r["category"] for r in picked]
+
+
+# ---------------------------------------------------------------- filtering and extraction
+
+
+@pytest.mark.parametrize("text", [
+    "yes", "Yeah.", "no", "Thank you so much!", "Hi there", "hello, good morning", "okay great",
+    "My name is John Smith", "my date of birth is March 3rd, 1980", "It's 12/04/1980",
+    "the last four are 4 4 2 1", "uh huh", "",
+])
+def test_chatter_carries_no_problem(text):
+    assert not is_problem(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My card still hasn't arrived", "Why was I charged twice?", "I can't log in to the app",
+    "I need a quote for my newest car", "the cash machine gave me the wrong amount",
+])
+def test_problems_are_kept(text):
+    assert is_problem(text)
+
+
+def test_problem_statement_drops_greeting_and_name():
+    text = ("Hello, my name is Alisa Keller and I've been a customer for many years. "
+            "I need help in getting a quote for my car insurance.")
+    assert problem_statement(text) == "I need help in getting a quote for my car insurance."
+
+
+def test_problem_statement_of_a_long_turn_keeps_the_problem_clause():
+    text = ("Hi, good morning. So I was at the shops yesterday with my sister and we had a lovely "
+            "lunch and then we went to look at some shoes in the big department store downtown. "
+            "When I tried to pay, my card was declined even though I have money in the account.")
+    statement = problem_statement(text, max_words=20)
+    assert "declined" in statement and "lunch" not in statement
+
+
+# ---------------------------------------------------------------- clustering and labels
+
+
+def test_clustering_finds_the_intents_without_k(embedder, banking_slice):
+    from sklearn.metrics import adjusted_rand_score
+
+    texts, truth = banking_slice
+    result = cluster_texts(texts, embedder)
+    found = {c for c in result.clusters if c != "-1"}
+    assert 4 <= len(found) <= 10
+    assert adjusted_rand_score(truth, result.clusters) > 0.6
+    assert all(result.labels[c] for c in found)
+
+
+def test_ctfidf_labels_name_the_topic():
+    texts = ["my card is lost", "I lost my card", "card lost yesterday",
+             "exchange rate is bad", "what exchange rate do you use", "exchange rate wrong"]
+    labels = ctfidf_labels(texts, [0, 0, 0, 1, 1, 1])
+    assert "lost" in labels[0] and "exchange" in labels[1]
+
+
+def test_labels_keep_contractions_whole():
+    texts = ["I've been waiting for ages, it's ridiculous", "you've had my card for ages",
+             "I can't log in to the app", "the app won't let me log in"]
+    labels = ctfidf_labels(texts, [0, 0, 1, 1])
+    words = {w for label in labels.values() for term in label.split(", ") for w in term.split()}
+    assert "ages" in labels[0] and "app" in labels[1]
+    assert not words & {"ve", "ll", "re", "t", "s"}  # no pieces of "I've", "won't"
+
+
+# ---------------------------------------------------------------- the tracker
+
+CARD = ["my new card has not arrived yet", "I am still waiting for my card to arrive",
+        "when will my card be delivered", "my card hasn't come in the post",
+        "the card you sent never arrived"]
+CHARGE = ["I was charged twice for the same purchase", "there is a double charge on my account",
+          "you took the payment two times", "why was my card charged twice",
+          "a duplicate transaction shows on my statement"]
+
+
+def _tracker(embedder, store=None, **kw) -> PainPointTracker:
+    options = PainPointOptions(background=False, recluster_every=10**6, recluster_fraction=0,
+                               **kw)
+    return PainPointTracker(store=store, embedder=embedder, options=options)
+
+
+def test_online_assignment_and_candidates(embedder):
+    tracker = _tracker(embedder)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    assert tracker.points == {}  # before the first clustering, all are candidates
+    tracker.recluster()
+    assert len(tracker.points) == 2
+    card, charge = tracker.assign(CARD[0]), tracker.assign(CHARGE[0])
+    assert card and charge and card != charge
+    assert tracker.assign("my parcel with the card is late, it has not arrived") == card
+    assert tracker.assign("what is the weather like on mars") is None
+
+
+def test_ids_stay_stable_across_reclustering(embedder):
+    tracker = _tracker(embedder)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    tracker.recluster()
+    before = {tracker.assign(CARD[0]), tracker.assign(CHARGE[0])}
+    login = ["I can't log in to the app", "the app will not let me sign in",
+             "login fails on my phone", "I am locked out of the mobile app"]
+    for i, text in enumerate(login + CARD[:2]):
+        tracker.observe(text, when=T0 + timedelta(hours=1, minutes=i))
+    tracker.recluster()
+    assert {tracker.assign(CARD[0]), tracker.assign(CHARGE[0])} == before
+    assert len(tracker.points) == 3 and tracker.assign(login[0]) not in before
+
+
+def test_background_reclustering_runs_every_n(embedder):
+    options = PainPointOptions(recluster_every=10, background=True)
+    tracker = PainPointTracker(embedder=embedder, options=options)
+    for i, text in enumerate(CARD + CHARGE):
+        tracker.observe(text, when=T0 + timedelta(minutes=i))
+    tracker.wait()
+    assert len(tracker.points) == 2
+
+
+def test_rise_rule_with_fake_times():
+    options = PainPointOptions(window=3600, baseline=24 * 3600, rise_factor=3, min_count=5)
+    # two a day for a day before (0.083/h → floor 1): five in the last hour rise
+    history = [T0 - timedelta(hours=h) for h in (3, 15)]
+    recent = [T0 + timedelta(minutes=m) for m in range(0, 50, 10)]
+    times = sorted(history + recent)
+    now = T0 + timedelta(minutes=50)
+    count, baseline = rise(times, now, options, history_start=T0 - timedelta(days=2))
+    assert count == 5 and baseline == 1.0
+    # a steady 6 per hour all day is its own baseline: no rise
+    steady = [T0 - timedelta(minutes=10 * i) for i in range(6 * 25)]
+    count, baseline = rise(sorted(steady), T0, options, history_start=T0 - timedelta(days=2))
+    assert count >= 5 and count < options.rise_factor * baseline
+
+
+def test_tracker_warns_once_per_rise_with_cooldown(embedder):
+    tracker = _tracker(embedder, min_count=4, rise_factor=3, cooldown=2 * 3600)
+    for i, text in enumerate(CARD + CHARGE):  # a day earlier: the history
+        tracker.observe(text, when=T0 - timedelta(days=1, minutes=-i))
+    tracker.recluster()
+    events = []
+    for i in range(8):  # the card problem comes back 8 times in 40 minutes
+        events += tracker.observe(CARD[i % 5] + " please help", when=T0 + timedelta(minutes=5 * i))
+    assert len(events) == 1 and isinstance(events[0], PainPoint)
+    assert events[0].cluster == tracker.assign(CARD[0]) and events[0].count == 4
+    assert "card" in events[0].label
+    # the rise subsides, comes back within the cool-down: quiet; after it: a new warning
+    later = T0 + timedelta(hours=3)
+    quiet = tracker.observe(CARD[0], when=later)
+    assert quiet == []
+    again = []
+    for i in range(6):
+        again += tracker.observe(CARD[i % 5], when=later + timedelta(minutes=i))
+    assert len(again) == 1
+
+
+def test_feed_takes_customer_problems_only(embedder):
+    tracker = _tracker(embedder)
+    tracker.start("call-1")
+    assert tracker.feed(Utterance(speaker="agent", text="my card has not arrived")) == []
+    tracker.feed(Utterance(speaker=CUSTOMER, text="thank you"))
+    tracker.feed(Utterance(speaker=CUSTOMER, text="my card has not arrived"))
+    assert [i.call_id for i in tracker._items] == ["call-1"]
+
+
+# ---------------------------------------------------------------- store and CLI
+
+
+@pytest.fixture(scope="module")
+def filled_db(tmp_path_factory, embedder):
+    from assist.store import Store
+
+    tmp_path = tmp_path_factory.mktemp("painpoints")
+    url = str(tmp_path / "pp.db")
+    store = Store(url, spool_dir=tmp_path / "spool")
+    tracker = _tracker(embedder, store=store)
+    now = datetime.utcnow()
+    for i, text in enumerate(CARD * 2 + CHARGE):
+        tracker.observe(text, when=now - timedelta(hours=30 - i), call_id=f"c{i % 4}")
+    tracker.recluster()
+    card = tracker.assign(CARD[0])
+    yield url, store, card, tracker
+    store.close()
+
+
+def test_state_survives_in_the_store(filled_db, embedder):
+    url, store, card, tracker = filled_db
+    again = _tracker(embedder, store=store)
+    assert again.points == tracker.points and again.assign(CARD[1]) == card
+
+
+def test_list_show_report(filled_db, tmp_path):
+    url, store, card, _ = filled_db
+    runner = CliRunner()
+    listed = runner.invoke(painpoints, ["list", "--db", url])
+    assert listed.exit_code == 0, listed.output
+    assert card in listed.output and "card" in listed.output
+    shown = runner.invoke(painpoints, ["show", card, "--db", url])
+    assert shown.exit_code == 0 and "10 problems" in shown.output and CARD[0] in shown.output
+    md = runner.invoke(painpoints, ["report", "--db", url, "--format", "md"])
+    assert md.exit_code == 0 and "## " in md.output and any(s in md.output for s in "▁▂▃█")
+    out = tmp_path / "r.html"
+    html = runner.invoke(painpoints, ["report", "--db", url, "--format", "html", "-o", str(out)])
+    assert html.exit_code == 0 and out.read_text().count("<svg") == 2
+    rising = runner.invoke(painpoints, ["rising", "--db", url, "--window", "48", "--min-count", "3"])
+    assert rising.exit_code == 0, rising.output
+    assert any(card in line and line.endswith("YES") for line in rising.output.splitlines())
+
+
+def test_article_draft(filled_db):
+    url, store, card, _ = filled_db
+    title, questions = painpoint_article_draft(store, card)
+    assert "card" in title.lower() and set(questions) <= set(CARD) and len(questions) == 5
+
+
+def test_cluster_jsonl_contract(embedder, monkeypatch):
+    import assist.models
+
+    monkeypatch.setattr(assist.models, "load_embedder", lambda *a, **k: embedder)
+    lines = [{"id": i, "text": t} for i, t in enumerate(CARD + ["thank you"] + CHARGE)]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\n"
+    result = CliRunner().invoke(painpoints, ["cluster", "--jsonl"], input=stdin)
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in result.output.splitlines()]
+    assert [o["id"] for o in out] == [x["id"] for x in lines]
+    assert out[5] == {"id": 5, "cluster": "-1", "label": ""}
+    assert len({o["cluster"] for o in out[:5]}) == 1 and out[0]["cluster"] != out[6]["cluster"]
+    assert out[0]["label"]
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    for name in painpoints.commands:
+        result = runner.invoke(painpoints, [name, "--help"])
+        assert result.exit_code == 0 and len(result.output) > 100
+    assert "BASELINE" in runner.invoke(painpoints, ["--help"]).output
+
+
+def test_sparkline():
+    assert sparkline([0, 1, 2, 4]) == "▁▃▅█" and sparkline([0, 0]) == "▁▁"
+
+
+def test_helpers_work_without_numpy_surprises():
+    assert np.isclose(rise([], T0, PainPointOptions())[1], 1.0)
+
+
+@pytest.fixture(scope="module")
+def small_kb(tmp_path_factory, embedder):
+    """Three real articles: double charges are answered, cards that never came are not."""
+    import shutil
+
+    from assist.kb import KnowledgeBase
+    from assist.resources import shipped
+
+    folder = tmp_path_factory.mktemp("kb")
+    for name in ("transaction-charged-twice", "exchange-rates", "change-pin"):
+        shutil.copy(shipped("kb") / f"{name}.md", folder)
+    return KnowledgeBase.open(folder, embedder=embedder)
+
+
+def test_kb_gaps_finds_poorly_answered_pain_points(filled_db, small_kb):
+    from assist.painpoints import kb_gaps
+
+    _url, store, card, _ = filled_db
+    gaps = kb_gaps(store, small_kb)
+    assert [g.painpoint.id for g in gaps] == [card]  # the charge pain point is answered
+    gap = gaps[0]
+    assert gap.score < small_kb.threshold and len(gap.examples) == 3
+    assert all(text in CARD for text in gap.examples)
+    assert gap.nearest is not None and gap.nearest.article in small_kb.ids
+    assert kb_gaps(store, small_kb, threshold=0.0) == []
+
+
+def test_kb_gaps_command(filled_db, small_kb):
+    from assist.cli.painpoints import kb_gaps
+
+    url, _store, card, _ = filled_db
+    result = CliRunner().invoke(kb_gaps, ["--db", url, "--kb", str(small_kb.kb_dir)])
+    assert result.exit_code == 0, result.output
+    assert card in result.output and "< 0.50" in result.output and "nearest article:" in result.output
+    assert result.output.count("problems,") == 1
+
+
+@pytest.mark.parametrize("module", ["assist.painpoints", "assist.cli.painpoints"])
+def test_no_textual_or_torch_on_import(module):
+    import subprocess
+    import sys
+
+    code = (f"import sys, {module}; print(sorted(m for m in ('textual', 'torch', "
+            "'sentence_transformers', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_calls_with_the_same_complaint_raise_one_painpoint_event(tmp_path, embedder):
+    """Six short calls, each with chatter and the same complaint, through the analyzer
+    hooks and a StoreSink, as the live pipeline runs them."""
+    from assist.store import Store, StoreSink
+
+    clock = [T0]
+    store = Store(str(tmp_path / "e2e.db"), spool_dir=tmp_path / "spool")
+    options = PainPointOptions(recluster_every=3, background=False, min_count=4)
+    tracker = PainPointTracker(store, embedder, options, clock=lambda: clock[0])
+    raised = []
+    for n in range(6):
+        sink = StoreSink(store, agent="amy")
+        tracker.start(sink.start_call(f"call{n}"))
+        for text in ["hello", "yes it's Jo Bloggs", CARD[n % 5], "okay thank you"]:
+            utterance = Utterance(speaker=CUSTOMER, text=text)
+            sink(utterance)
+            for event in tracker.feed(utterance):
+                sink(event)
+                raised.append(event)
+        tracker.finish(0.0)
+        sink.close()
+        clock[0] += timedelta(minutes=5)
+    assert len(raised) == 1 and raised[0].count == 4 and "card" in raised[0].label
+    listed = CliRunner().invoke(painpoints, ["list", "--db", str(tmp_path / "e2e.db"), "--json"])
+    rows = json.loads(listed.output)
+    assert rows[0]["id"] == raised[0].cluster and rows[0]["count"] == 6 and rows[0]["calls"] == 6
+    store.close()
+
+
+def test_the_rule_counts_calls_not_repeats(embedder):
+    tracker = _tracker(embedder, min_count=3, rise_factor=3)
+    for i, text in enumerate(CARD):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    tracker.recluster()
+    # one customer says it again and again: one call, no warning
+    said = [tracker.observe(CARD[i % 5], when=T0 + timedelta(minutes=10 + i), call_id="c1")
+            for i in range(6)]
+    assert not any(said)
+    # a third call about it within the hour does warn, with the count of calls
+    events = tracker.observe(CARD[0], when=T0 + timedelta(minutes=30), call_id="c2")
+    assert [e.count for e in events] == [3]
+
+
+def test_a_young_tracker_finds_its_first_pain_point_within_a_call(embedder):
+    options = PainPointOptions(background=False)  # recluster_every 50, recluster_fraction 0.1
+    tracker = PainPointTracker(embedder=embedder, options=options)
+    for i, text in enumerate(CARD[:3]):
+        tracker.observe(text, when=T0 + timedelta(minutes=i), call_id="c0")
+    assert len(tracker.points) == 1  # after 3 problems, not 50
+    assert "card" in next(iter(tracker.points.values()))
+
+
+def test_call_commands_take_the_alert_thresholds_and_explain_the_rule():
+    from assist.cli import main
+
+    for command in ("replay", "demo", "live"):
+        shown = CliRunner().invoke(main, [command, "--help"])
+        assert shown.exit_code == 0
+        assert "--alert-min-count" in shown.output and "RECENT" in shown.output
+
+
+def test_fragments_join_a_close_bigger_cluster_and_distinct_ones_stay():
+    from assist.painpoints import merge_fragments
+
+    rng = np.random.default_rng(0)
+    axes = np.eye(8, dtype=np.float32)
+
+    def blob(direction, n):
+        points = direction + rng.normal(0, 0.05, (n, 8)).astype(np.float32)
+        return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+    near = (axes[0] + 0.8 * axes[1]) / np.linalg.norm(axes[0] + 0.8 * axes[1])  # cos 0.78
+    vectors = np.concatenate([blob(axes[0], 100), blob(near, 4), blob(axes[2], 4),
+                              blob(axes[3], 2)])
+    labels = np.array([0] * 100 + [1] * 4 + [2] * 4 + [-1] * 2)
+    merged = merge_fragments(vectors, labels, fragment=5, similarity=0.55)
+    assert merged.tolist() == [0] * 104 + [2] * 4 + [-1] * 2
+
+
+def _blobs(rng, centres: np.ndarray, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    points = np.repeat(centres, n, axis=0) + rng.normal(0, noise, (len(centres) * n,
+                                                                   centres.shape[1]))
+    points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    return points, np.repeat(np.arange(len(centres)), n)
+
+
+def test_spectral_redraws_the_clusters_the_agglomerative_cut_counts(monkeypatch):
+    from sklearn.metrics import adjusted_rand_score
+
+    import assist.painpoints.clustering as pp
+
+    calls = []
+    spectral = pp._spectral
+    monkeypatch.setattr(pp, "_spectral", lambda graph, k: calls.append(k) or spectral(graph, k))
+
+    rng = np.random.default_rng(1)
+    vectors, truth = _blobs(rng, np.eye(16)[:6], 40, 0.2)  # 240 problems, 6 topics, touching
+    options = PainPointOptions()
+    assert options.method == "spectral" and len(vectors) >= options.spectral_min_items
+    found = cluster_embeddings(vectors, options)
+    agglomerative = cluster_embeddings(vectors, PainPointOptions(method="agglomerative"))
+    assert calls == [int(agglomerative.max()) + 1]  # spectral ran with the k the cut found
+    assert adjusted_rand_score(truth, found) > 0.8
+    assert found.tolist() == cluster_embeddings(vectors, options).tolist()  # deterministic
+
+    calls.clear()  # six far-apart topics: the graph falls in six pieces, which are the answer
+    vectors, truth = _blobs(rng, np.eye(16)[:6], 30, 0.12)
+    found = cluster_embeddings(vectors, options)
+    assert calls == [] and adjusted_rand_score(truth, found) > 0.95
+
+
+def test_spectral_leaves_a_small_set_to_the_agglomerative_clusters():
+    rng = np.random.default_rng(2)
+    vectors, _ = _blobs(rng, np.eye(8)[:3], 10, 0.1)  # 30 < spectral_min_items
+    spectral = cluster_embeddings(vectors, PainPointOptions())
+    agglomerative = cluster_embeddings(vectors, PainPointOptions(method="agglomerative"))
+    assert spectral.tolist() == agglomerative.tolist()
+
+
+def test_average_merge_rejoins_a_split_cluster_only():
+    from assist.painpoints import average_merge
+
+    rng = np.random.default_rng(3)
+    a, _ = _blobs(rng, np.eye(8)[:1], 40, 0.1)
+    b, _ = _blobs(rng, np.eye(8)[1:2], 40, 0.1)
+    vectors = np.concatenate([a, b])
+    split = np.array([0] * 20 + [1] * 20 + [2] * 40)  # the first topic cut in two
+    merged = average_merge(vectors, split, distance=0.40)
+    assert len(set(merged[:40].tolist())) == 1 and merged[0] != merged[40]
+    assert average_merge(vectors, split, distance=0.0).tolist() == split.tolist()
+
+
+def test_ids_stay_stable_when_spectral_clustering_redraws(embedder, shared_data, monkeypatch):
+    import assist.painpoints.clustering as pp
+
+    runs = []
+    spectral = pp._spectral
+    monkeypatch.setattr(pp, "_spectral", lambda graph, k: runs.append(k) or spectral(graph, k))
+    with open(shared_data / "banking77" / "test.csv", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    intents = sorted({r["category"] for r in rows})[:20]
+    by_intent = {i: [r["text"] for r in rows if r["category"] == i][:15] for i in intents}
+    tracker = _tracker(embedder)
+    assert tracker.options.method == "spectral"
+
+    def majority() -> dict[str, str | None]:
+        return {intent: Counter(tracker.assign(t) for t in texts).most_common(1)[0][0]
+                for intent, texts in by_intent.items()}
+
+    for i, texts in enumerate(by_intent.values()):
+        for j, text in enumerate(texts[:10]):  # ~200 problems: spectral clustering runs
+            tracker.observe(text, when=T0 + timedelta(minutes=20 * i + j))
+    tracker.recluster()
+    before = majority()
+    for i, texts in enumerate(by_intent.values()):
+        for j, text in enumerate(texts[10:]):
+            tracker.observe(text, when=T0 + timedelta(hours=8, minutes=10 * i + j))
+    tracker.recluster()
+    after = majority()
+    assert len(runs) == 2  # both re-clusterings were redrawn by spectral clustering
+    named = [i for i in intents if before[i]]
+    assert len(named) >= 15
+    assert sum(before[i] == after[i] for i in named) >= 0.8 * len(named)
