@@ -8,6 +8,7 @@ TOML; a broken one is an ``AssistError`` that names the file and line.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -124,7 +125,7 @@ def write_value(path: Path, key: str, value: str | None) -> None:
             out.append(line)
     if not done and new is not None:
         out.append(new)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # it may hold a database password
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
     read_file(path)
 
@@ -133,3 +134,32 @@ def _toml_string(value: str) -> str:
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     escaped = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped)
     return f'"{escaped}"'
+
+
+# ---------------------------------------------------------------- private files
+# The config file, the database and the spool hold settings, passwords and what
+# customers said: only their owner may read them, whatever the umask.  Modes of
+# files and folders that already exist are left as they are.
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents as 0700 folders (an OSError if it cannot)."""
+    missing = []
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by someone else: theirs, its mode too
+            if not folder.is_dir():
+                raise
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty and 0600, in 0700 folders, unless it exists; before any data
+    is written to it."""
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-from .call import Analyzer, CallSettings, DeadAirMonitor, Describable, Pipeline, Sink, Source
+from .call import (
+    Analyzer,
+    CallSettings,
+    DeadAirMonitor,
+    Describable,
+    ImportedCall,
+    Pipeline,
+    Sink,
+    Source,
+    TranscriptCall,
+)
 from .events import Event, Flag
 from .models import load_embedder, load_whisper
 
@@ -109,12 +119,12 @@ class Session:
     store closes.
 
     Attributes:
-        source: the audio source of the first call (its ``describe()`` is stored).
+        source: the audio source of the first call (its ``describe()`` is stored), or None.
         store: the open store, or None (then nothing is stored).
         sinks: the StoreSink of each call so far.
     """
 
-    def __init__(self, source: Source, store: Store | None = None):
+    def __init__(self, source: Source | None, store: Store | None = None):
         self.source = source
         self.store = store
         self.sinks: list[StoreSink] = []
@@ -158,6 +168,28 @@ class Session:
             sink.close()
         if self.store is not None:
             self.store.close()
+
+
+def import_calls(calls: Iterable[ImportedCall], settings: CallSettings, store: Store
+                 ) -> Iterator[tuple[str | int, str]]:
+    """Store calls transcribed elsewhere through the same analyzers and redaction as a live
+    call; yields (source id, stored call id) as each one is written."""
+    from .store import StoreSink
+
+    session = Session(None, store)
+    try:
+        analyzers = default_analyzers(settings, session._tracker(settings))
+        for call in calls:
+            sink = StoreSink(store, agent=call.agent or settings.agent, source=call.id)
+            call_id = sink.start_call(started=call.started)
+            try:
+                TranscriptCall(call.utterances, analyzers, [sink], call_id=call_id).run()
+            finally:
+                sink.close()
+            yield (call.given if call.given is not None else call.id), call_id
+    finally:
+        if session.tracker is not None:
+            session.tracker.wait()
 
 
 def run_jsonl(source: Source, settings: CallSettings, stream: TextIO | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..models import Embedder
 from .analyzer import Analyzer, Describable, Reopenable, Sink, Source
 from .deadair import DeadAirMonitor
+from .transcript import ImportedCall, TranscriptCall, read_import
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline, PipelineStats
@@ -38,4 +39,7 @@ __all__ = [
     "Reopenable",
     "Sink",
     "Source",
+    "TranscriptCall",
+    "ImportedCall",
+    "read_import",
 ]

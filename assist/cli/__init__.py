@@ -23,14 +23,15 @@ def main() -> None:
 
 def _register_groups() -> None:
     """Sub-commands that live in their own modules (each imports its library lazily)."""
-    from .calls import demo, live, models, replay
+    from .calls import demo, import_, live, models, replay
     from .config import config, devices
     from .kb import kb
     from .painpoints import kb_gaps, painpoints
     from .phrases import phrases
+    from .redact import redact
     from .store import register
 
-    for command in (replay, demo, live, models):
+    for command in (replay, demo, live, models, import_, redact):
         main.add_command(command)
     register(main)  # calls, flags, verdict, export, db
     for command in (config, devices, phrases, kb, painpoints):

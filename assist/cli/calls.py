@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import AssistError
-from .options import RULE_HELP, call_options, models_option, options_from
+from .options import (
+    RULE_HELP,
+    call_options,
+    db_option,
+    kb_option,
+    models_option,
+    options_from,
+    phrases_option,
+)
 
 if TYPE_CHECKING:
     from ..call import CallSettings, Source
@@ -141,3 +149,42 @@ def models(models_toml: Path | None, model: str | None, embeddings: str | None) 
     for role, spec in specs.items():
         resolved = resolve(spec)
         click.echo(f"{role:<11} {spec.name:<18} {resolved.size_mb:>7.1f}MB  {resolved.source}: {resolved.path}")
+
+
+@click.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@db_option
+@click.option("--agent", metavar="NAME",
+              help="Who took the calls that do not say (default: $ASSIST_AGENT, else the login "
+                   "name); a call's own 'agent' wins.")
+@phrases_option
+@kb_option
+@models_option
+def import_(file: Path, db: str | None, agent: str | None, phrases_dir: Path | None,
+            kb_dir: Path | None, models_toml: Path | None) -> None:
+    """Store calls transcribed by another system, through the same analyzers (banned
+    phrases, KB, pain points) and redaction as a live call.
+
+    FILE is JSON lines, one call a line: {"id": .., "started": ISO-8601, "agent": ..,
+    "utterances": [{"speaker": "agent"|"customer", "start": s, "end": s, "text": ..}]};
+    or CSV, one utterance a row, with the columns call, started, agent, speaker, start,
+    end, text.  Each call keeps its started time and its id (as the stored call's
+    source); prints {"id": <source id>, "call": <stored call id>} per call.
+    """
+    import json
+
+    from ..call import CallSettings, read_import
+    from ..config import load as load_config
+    from ..session import import_calls
+    from ..store import Store
+
+    if not file.exists():
+        raise AssistError(f"no such file: {file}")
+    saved = load_config(flags={"db": db, "agent": agent})
+    settings = CallSettings.build(models_toml=models_toml, language=saved.language,
+                                  store=True, db=saved.db, agent=saved.agent,
+                                  phrases_dir=phrases_dir, kb_dir=kb_dir)
+    calls = list(read_import(file))  # the whole file is checked before anything is stored
+    with Store(saved.db) as store:
+        for source_id, call_id in import_calls(calls, settings, store):
+            click.echo(json.dumps({"id": source_id, "call": call_id}, ensure_ascii=False))

@@ -48,7 +48,7 @@ def config_show() -> None:
             origin = "file"
         else:
             origin = "default"
-        shown = "(not set)" if value is None else value
+        shown = "(not set)" if value is None else _shown(key, value)
         click.echo(f"{key:<16} = {shown:<32}  # {origin}")
 
 
@@ -64,17 +64,26 @@ def config_set(key: str, value: str | None, unset: bool) -> None:
         raise click.UsageError("give a VALUE, or --unset")
     path = config_path()
     write_value(path, key, None if unset else value)
-    click.echo(f"{path}: {key} {'removed' if unset else f'= {value}'}")  # value is set here
+    click.echo(f"{path}: {key} {'removed' if unset else f'= {_shown(key, value)}'}")
+
+
+def _shown(key: str, value: str | None) -> str:
+    """A setting as printed: a database password as ***."""
+    if key != "db" or not value:
+        return value or ""
+    from ..store import safe_url
+
+    return safe_url(value)
 
 
 @config.command("edit")
 def config_edit() -> None:
     """Open the config file in $VISUAL / $EDITOR, then check it."""
-    from ..config import Config, config_path, read_file
+    from ..config import Config, config_path, private_file, read_file
 
     path = config_path()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(path)
         path.write_text("# assist settings; keys: " + ", ".join(Config.names()) + "\n", encoding="utf-8")
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:

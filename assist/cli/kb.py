@@ -99,24 +99,28 @@ def search(question: str | None, top: int, jsonl: bool, kb_dir: Path | None) -> 
 
 
 def _search_jsonl(base: Any, top: int) -> None:
-    """One output line per input line, in order; bad lines get an empty result and an error."""
-    for line in sys.stdin:
-        text, error = _text_of(line)
+    """One output line per input line, in order; bad lines get an empty result and an error
+    naming the line."""
+    from .stdin import stdin_lines
+
+    for number, line, problem in stdin_lines():
+        text, error = _text_of(line) if line is not None else (None, problem)
         results = base.search(text, top) if text else []
         out: dict[str, Any] = {"text": text, "results": [r.to_dict() for r in results]}
         if error:
-            out["error"] = error
+            out["error"] = f"stdin line {number}: {error}"
         click.echo(json.dumps(out, ensure_ascii=False))
         sys.stdout.flush()
 
 
 def _text_of(line: str) -> tuple[str | None, str | None]:
+    from .stdin import json_line
+
     if not line.strip():
         return "", None
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return None, f"invalid JSON: {exc.msg}"
+    data, problem = json_line(line)
+    if problem:
+        return None, problem
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return None, 'expected an object with a "text" string'
     return data["text"], None

@@ -7,7 +7,6 @@ KB module as ``assist kb gaps``.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,30 +49,25 @@ def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
 
     Noise, and lines that carry no problem (greetings, yes/no, thanks,
     verification chatter), get cluster "-1" and label "".  Cluster ids are
-    "0", "1", ... biggest first.  Without --jsonl, one text per stdin line and a
-    table of the clusters is printed.
+    "0", "1", ... biggest first.  With --jsonl, a line that cannot be read (or is
+    blank) gets id null and cluster "-1", with an "error" naming the line when it is
+    bad.  Without --jsonl, one text per stdin line and a table of the clusters is
+    printed.
     """
     from ..painpoints import PainPointOptions, cluster_texts
 
     options = PainPointOptions(method=method, min_cluster_size=min_size, filter=not no_filter)
     if threshold is not None:
         options.distance_threshold = threshold
-    lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
-    records: list[dict[str, Any]] = []
-    for line in lines:
-        if not jsonl:
-            records.append({"id": None, "text": line})
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            record = None
-        records.append(record if isinstance(record, dict) else {"id": None, "text": ""})
+    records = _read_jsonl() if jsonl else _read_texts()
     result = cluster_texts([str(r.get("text") or "") for r in records], options=options)
     if jsonl:
         for i, record in enumerate(records):
-            click.echo(json.dumps({"id": record.get("id"), "cluster": result.clusters[i],
-                                   "label": result.label_of(i)}, ensure_ascii=False))
+            out = {"id": record.get("id"), "cluster": result.clusters[i],
+                   "label": result.label_of(i)}
+            if "error" in record:
+                out["error"] = record["error"]
+            click.echo(json.dumps(out, ensure_ascii=False))
         return
     sizes: dict[str, int] = {}
     for c in result.clusters:
@@ -83,13 +77,43 @@ def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
         click.echo(f"{c:>7}  {sizes[c]:>5}  {result.labels.get(c, '(noise / no problem)')}")
 
 
+def _read_jsonl() -> list[dict[str, Any]]:
+    """One record per stdin line, blank and bad ones included: one output line each."""
+    from .stdin import json_line, stdin_lines
+
+    records: list[dict[str, Any]] = []
+    for number, line, problem in stdin_lines():
+        record: Any = {"id": None, "text": ""}
+        if line is not None and line.strip():
+            record, problem = json_line(line)
+            if problem is None and not isinstance(record, dict):
+                problem = "expected a JSON object"
+        if problem:
+            record = {"id": None, "text": "", "error": f"stdin line {number}: {problem}"}
+        records.append(record)
+    return records
+
+
+def _read_texts() -> list[dict[str, Any]]:
+    """One record per non-blank stdin line; a line that is not UTF-8 stops with one line."""
+    from .stdin import stdin_lines
+
+    records: list[dict[str, Any]] = []
+    for number, line, problem in stdin_lines():
+        if line is None:
+            raise AssistError(f"stdin line {number}: {problem}")
+        if line.strip():
+            records.append({"id": None, "text": line.rstrip("\r\n")})
+    return records
+
+
 # ---------------------------------------------------------------- reading the store
 
 
 def _open(db: str | None):
-    from ..store import Store
+    from ..store import open_for
 
-    return Store(db)
+    return open_for(db, write=False)  # these commands only read: a read-only store will do
 
 
 def _find(store, pid: str, days: int = 14) -> PainPointRow:
@@ -167,6 +191,8 @@ def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int)
     """A weekly-review report: each pain point with its trend chart and examples."""
     from ..painpoints import examples, load_rows, render_html, render_md
 
+    if output is not None and not output.parent.is_dir():  # say so before the work
+        raise AssistError(f"cannot write {output}: no such folder {output.parent}")
     with _open(db) as store:
         rows = load_rows(store, days)
         samples = {r.id: examples(store, r.id, limit) for r in rows}
@@ -174,7 +200,10 @@ def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int)
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise AssistError(f"cannot write {output}: {exc.strerror or exc}") from None
         click.echo(f"wrote {output}", err=True)
 
 

@@ -17,6 +17,7 @@ import click
 from ..events import AGENT, CUSTOMER, Flag
 from .edge import AssistGroup
 from .options import db_option, phrases_option
+from .stdin import json_line, stdin_lines
 
 
 def _detector(phrases_dir: Path | None, semantic: bool):
@@ -73,7 +74,7 @@ def check(text: str | None, speaker: str, jsonl: bool, phrases_dir: Path | None,
         raise click.UsageError("give TEXT to check, or --jsonl to read JSON lines on stdin")
     detector = _detector(phrases_dir, not no_semantic)
     if jsonl:
-        _check_jsonl(detector, sys.stdin, speaker)
+        _check_jsonl(detector, stdin_lines(), speaker)
     else:
         assert text is not None  # without --jsonl, a missing TEXT was a usage error above
         _check_text(detector, text, speaker)
@@ -89,8 +90,11 @@ def _check_text(detector, text: str, speaker: str) -> None:
                       [20, 8, 8, 30, 60]))
 
 
-def _check_jsonl(detector, lines: Iterable[str], default_speaker: str) -> None:
-    for number, line in enumerate(lines, start=1):
+def _check_jsonl(detector, lines: Iterable[tuple[int, str | None, str | None]],
+                 default_speaker: str) -> None:
+    for number, line, problem in lines:
+        if line is None:
+            raise click.ClickException(f"stdin line {number}: {problem}")
         speaker, text = _parse_line(line, number, default_speaker)
         flags = detector.check(text, speaker) if text.strip() else []
         out = {"text": text, "flags": [_flag_json(f) for f in flags]}
@@ -101,10 +105,9 @@ def _check_jsonl(detector, lines: Iterable[str], default_speaker: str) -> None:
 def _parse_line(line: str, number: int, default_speaker: str) -> tuple[str, str]:
     if not line.strip():
         return default_speaker, ""  # still one output line per input line
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"stdin line {number}: not valid JSON ({exc.msg})") from None
+    data, problem = json_line(line)
+    if problem:
+        raise click.ClickException(f"stdin line {number}: {problem}")
     if not isinstance(data, dict):
         raise click.ClickException(f"stdin line {number}: expected a JSON object")
     text, speaker = data.get("text"), data.get("speaker", default_speaker)
@@ -160,9 +163,9 @@ def list_phrases(phrases_dir: Path | None) -> None:
 def learn(db: str | None, phrase_id: str | None, dry_run: bool, phrases_dir: Path | None) -> None:
     from ..phrases import add_allow_lines
     from ..review import false_alarms
-    from ..store import Store
+    from ..store import open_for
 
-    store = Store(db)
+    store = open_for(db, write=False)
     try:
         alarms = false_alarms(store, phrase=phrase_id)
     finally:

@@ -18,14 +18,8 @@ from ..errors import AssistError
 from .edge import AssistGroup
 from .options import db_option, kb_option
 
-
-def _open(db: str | None, upgrade: bool = True):
-    """Open the store; without ``upgrade`` the schema is left as it is (``db`` commands)."""
-    from ..store import Store
-
-    if upgrade:
-        return Store(db)
-    return Store(db, upgrade=False, check_version=False, flush_spool=False)
+# flag numbers are stored as database integers (32 bits in PostgreSQL)
+MAX_FLAG = 2**31 - 1
 
 
 def _day(value: datetime | None):
@@ -49,8 +43,9 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, jsonl) -> None:
     """List stored calls, newest first, with flag and review counts."""
     from ..review import list_calls
+    from ..store import open_for
 
-    with _open(db) as store:
+    with open_for(db, write=False) as store:
         found = list_calls(store, agent=agent, team=team, since=since, until=until, phrase=phrase,
                            unreviewed=unreviewed, status="incomplete" if incomplete else None,
                            limit=limit)
@@ -81,8 +76,9 @@ def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, 
 def flags(db, call, context) -> None:
     """Show the flags of CALL, numbered, each in its stretch of transcript."""
     from ..review import flag_contexts, get_call
+    from ..store import open_for
 
-    with _open(db) as store:
+    with open_for(db, write=False) as store:
         summary = get_call(store, call)
         found = flag_contexts(store, call, before=context, after=context)
     click.echo(f"call {summary.id}  agent {summary.agent or '-'}  {summary.started:%Y-%m-%d %H:%M} "
@@ -111,7 +107,11 @@ def verdict(db, call, flag, verdict, note, reviewer) -> None:
     """
     from ..review import record_verdict
 
-    with _open(db) as store:
+    if not 0 < flag <= MAX_FLAG:  # no such flag; too large a number for the database
+        raise AssistError(f"call '{call}' has no flag {flag} (see 'assist flags {call}')")
+    from ..store import open_for
+
+    with open_for(db, write=True) as store:
         record_verdict(store, call, flag, verdict, note=note, reviewer=reviewer)
     click.echo(f"{call} flag {flag}: {verdict}")
 
@@ -133,7 +133,9 @@ def export(db, call_id, week, since, team, agent, fmt, output) -> None:
 
     if bool(call_id) == bool(week):
         raise AssistError("give either --call ID or --week")
-    with _open(db) as store:
+    from ..store import open_for
+
+    with open_for(db, write=False) as store:
         if call_id:
             content = export_call(store, call_id, fmt)
         else:
@@ -176,9 +178,9 @@ def db() -> None:
 @db_option
 def upgrade(db) -> None:
     """Apply the schema migrations this database lacks."""
-    from ..store import SCHEMA_VERSION
+    from ..store import SCHEMA_VERSION, open_for
 
-    with _open(db, upgrade=False) as store:
+    with open_for(db, write=True, upgrade=False) as store:
         applied = store.upgrade()
     if applied:
         click.echo(f"upgraded to v{SCHEMA_VERSION} (applied {', '.join(f'v{v}' for v in applied)})")
@@ -191,7 +193,9 @@ def upgrade(db) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info(db, as_json) -> None:
     """Show the database URL, schema version, row counts and spooled calls."""
-    with _open(db, upgrade=False) as store:
+    from ..store import open_for
+
+    with open_for(db, write=False, upgrade=False) as store:
         data = store.info()
     if as_json:
         click.echo(json.dumps(data))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -10,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import AssistError
+from ..resources import templates
 
 if TYPE_CHECKING:
+    import jinja2
+
     from ..store import Store
 
 
@@ -154,18 +158,22 @@ def sparkline(values: list[int]) -> str:
                    for v in values)
 
 
-def svg_chart(values: list[int], width: int = 280, height: int = 60) -> str:
-    """An inline SVG bar chart of per-day counts."""
+def _bars(values: list[int], width: int = 280, height: int = 60) -> dict[str, Any]:
+    """Where ``svg_chart`` draws what."""
     top = max(values, default=0) or 1
     bar = width / max(len(values), 1)
     bars = []
     for i, v in enumerate(values):
         h = (height - 12) * v / top
-        bars.append(f'<rect x="{i * bar + 1:.1f}" y="{height - h:.1f}" width="{bar - 2:.1f}" '
-                    f'height="{h:.1f}" fill="#d9534f"><title>{v}</title></rect>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'role="img" aria-label="problems per day">'
-            f'<text x="0" y="10" font-size="10">max {top}/day</text>{"".join(bars)}</svg>')
+        bars.append({"n": v, "x": f"{i * bar + 1:.1f}", "y": f"{height - h:.1f}",
+                     "w": f"{bar - 2:.1f}", "h": f"{h:.1f}"})
+    return {"width": width, "height": height, "top": top, "bars": bars}
+
+
+def svg_chart(values: list[int], width: int = 280, height: int = 60) -> str:
+    """An inline SVG bar chart of per-day counts."""
+    parts = _templates().get_template("_chart.html.j2").module
+    return str(parts.chart(_bars(values, width, height)))  # type: ignore[attr-defined]
 
 
 def when_text(value: datetime | None) -> str:
@@ -173,33 +181,32 @@ def when_text(value: datetime | None) -> str:
 
 
 def render_md(rows: list[PainPointRow], samples: dict[str, list], days: int) -> str:
-    """The weekly-review report in Markdown: text sparklines and examples."""
+    """The weekly-review report in Markdown: text sparklines and examples (their text
+    never passes as HTML or as more Markdown lines)."""
     out = [f"# Pain points — last {days} days", ""]
     if not rows:
         out.append("No pain points yet.")
     for r in rows:
-        out += [f"## {r.label or r.id} (`{r.id}`)", "",
+        out += [f"## {_md_text(r.label or r.id)} (`{r.id}`)", "",
                 f"{r.count} problems in {r.calls} calls · {r.trend} · "
                 f"last seen {when_text(r.last_seen)}",
                 "", f"`{sparkline(r.daily)}` per day, oldest first", ""]
-        out += [f"- {text}" for text, _call, _seen in samples.get(r.id, [])]
+        out += [f"- {_md_text(text)}" for text, _call, _seen in samples.get(r.id, [])]
         out.append("")
     return "\n".join(out)
 
 
+def _md_text(text: str) -> str:
+    """Said or derived text for Markdown: on one line, with ``<``, ``>`` and ``&`` escaped."""
+    return html.escape(" ".join(str(text).split()), quote=False)
+
+
 def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -> str:
     """The weekly-review report in HTML: inline SVG charts and examples."""
-    e = html.escape
-    parts = ["<!doctype html><html><head><meta charset='utf-8'><title>Pain points</title>"
-             "<style>body{font-family:sans-serif;max-width:50em;margin:2em auto}"
-             "section{border-bottom:1px solid #ddd;padding:.5em 0}</style></head><body>",
-             f"<h1>Pain points — last {days} days</h1>"]
-    if not rows:
-        parts.append("<p>No pain points yet.</p>")
-    for r in rows:
-        items = "".join(f"<li>{e(text)}</li>" for text, _c, _s in samples.get(r.id, []))
-        parts.append(f"<section><h2>{e(r.label or r.id)} <small>{e(r.id)}</small></h2>"
-                     f"<p>{r.count} problems in {r.calls} calls · {r.trend} · last seen "
-                     f"{when_text(r.last_seen)}</p>{svg_chart(r.daily)}<ul>{items}</ul></section>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return _templates().get_template("report.html.j2").render(
+        rows=rows, samples=samples, days=days, when_text=when_text, bars=_bars)
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return templates(__package__ or "assist.painpoints")

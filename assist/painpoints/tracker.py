@@ -157,6 +157,17 @@ class PainPointTracker(Analyzer):
         self.refresh()
         return []
 
+    def _redacted(self, problem: str, call_id: str | None) -> str:
+        """The problem as the store keeps it, redacted with the call's context, so neither
+        its text nor its embedding (nor a label made of it) holds a number the call lost."""
+        from ..redact import redact
+
+        if self.store is None:
+            return redact(problem).text
+        if call_id is None:
+            return redact(problem, self.store.redaction).text
+        return self.store.call_redactor(call_id).derived(problem).text
+
     def feed(self, utterance: Utterance) -> list[Event]:
         if utterance.speaker != CUSTOMER:
             return []
@@ -175,7 +186,7 @@ class PainPointTracker(Analyzer):
         """One customer utterance: assign it (or hold it) and return any early warning."""
         if self.options.filter and not is_problem(text):
             return []
-        problem = problem_statement(text)
+        problem = self._redacted(problem_statement(text), call_id)
         vector = embed(self.embedder, [problem])[0]
         when = when or self.clock()
         with self._lock:
@@ -344,8 +355,9 @@ class PainPointTracker(Analyzer):
         from ..store import StoreError, save_painpoint_item
 
         try:
-            item.row = save_painpoint_item(self.store, item.point, item.call_id, item.text,
-                                           item.vector.astype(np.float32).tobytes(), item.seen)
+            item.row, item.text = save_painpoint_item(
+                self.store, item.point, item.call_id, item.text,
+                item.vector.astype(np.float32).tobytes(), item.seen)
         except StoreError as exc:  # the call goes on; this problem is kept in memory only
             log.warning("pain points: cannot write to the store (%s)", exc)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +19,15 @@ from .pattern import _near, graph_spans, match_pattern
 from .semantic import CharGramEncoder, SoftmaxClassifier
 
 if TYPE_CHECKING:
+    import regex
+
     from ..call import Embedder
     from .fuzzy import FuzzyHit
     from .normalize import Normalized
     from .packs import Entry, Pack
     from .pattern import Pattern, PatternGraph
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class PhraseDetector(Analyzer):
         self.packs = packs
         self._index = [self._build_index(pack) for pack in packs]
         self._early: dict[str, set[str]] = {}
+        self._slow: set[tuple[str, str]] = set()  # (pack file, phrase) whose regex timed out
 
     # ---- setup
 
@@ -230,11 +235,37 @@ class PhraseDetector(Analyzer):
     def _exact(self, entry: Entry, norm: Normalized) -> Hit | None:
         words, starts, present = norm.words, norm.starts, frozenset(norm.words)
         spans = [s for s in (match_pattern(p, words, starts, present) for p in entry.compiled) if s]
-        spans += [s for s in (_regex_span(r, norm) for r in entry.regexes) if s]
+        spans += self._regex_spans(entry, norm)
         if not spans:
             return None
         first, last = min(spans, key=lambda s: (s[0], -s[1]))  # earliest, then longest
         return Hit(entry, "exact", norm.span(first, last))
+
+    def _regex_spans(self, entry: Entry, norm: Normalized) -> list[tuple[int, int]]:
+        """Word spans of the entry's regexes; a match over the time limit is no match."""
+        if not entry.regexes:
+            return []
+        text, starts = _regex_text(norm)
+        spans = []
+        for pattern in entry.regexes:
+            try:
+                found = pattern.search(text, timeout=self.options.regex_timeout)
+            except TimeoutError:
+                self._slow_regex(entry, pattern)
+                continue
+            span = _regex_span(found, starts, norm) if found else None
+            if span:
+                spans.append(span)
+        return spans
+
+    def _slow_regex(self, entry: Entry, pattern: regex.Pattern[str]) -> None:
+        key = (entry.file, entry.id)
+        if key not in self._slow:
+            self._slow.add(key)
+            log.warning("%s:%d: regex %r of '%s' took over %.0f ms on one utterance and "
+                        "counts as no match; it backtracks catastrophically (see "
+                        "'assist phrases lint')", entry.file, entry.line, pattern.pattern,
+                        entry.id, self.options.regex_timeout * 1000)
 
     def _fuzzy(self, index: _PackIndex, entry: Entry, norm: Normalized) -> Hit | None:
         words = norm.words
@@ -405,8 +436,9 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _regex_span(regex: re.Pattern[str], norm: Normalized) -> tuple[int, int] | None:
-    """Regexes run over the normalised words joined by spaces (Chinese characters unspaced)."""
+def _regex_text(norm: Normalized) -> tuple[str, list[int]]:
+    """Regexes run over the normalised words joined by spaces (Chinese characters unspaced);
+    also where each word starts in that text."""
     parts, starts = [], []
     pos = 0
     for i, token in enumerate(norm.tokens):
@@ -415,8 +447,12 @@ def _regex_span(regex: re.Pattern[str], norm: Normalized) -> tuple[int, int] | N
         starts.append(pos)
         parts.append(sep + token.text)
         pos += len(token.text)
-    m = regex.search("".join(parts))
-    if not m or m.end() == m.start():
+    return "".join(parts), starts
+
+
+def _regex_span(m: regex.Match[str], starts: list[int], norm: Normalized) -> tuple[int, int] | None:
+    """The words a regex match covers (first, last), None for an empty match."""
+    if m.end() == m.start():
         return None
     covered = [i for i, s in enumerate(starts)
                if s < m.end() and s + len(norm.tokens[i].text) > m.start()]

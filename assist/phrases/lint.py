@@ -11,6 +11,7 @@ from .normalize import normalize
 from .options import DetectorOptions
 from .packs import PackProblem, _check_pack_file, pack_files
 from .pattern import match_pattern
+from .regexes import slow_probe
 
 if TYPE_CHECKING:
     from .packs import Pack, _Lines
@@ -20,8 +21,9 @@ def lint(phrases_dir: Path | None = None, detector_options: DetectorOptions | No
     """Every problem in every pack: format, duplicates, and patterns vs their own lines.
 
     Behaviour checks run on packs whose format is sound: each pattern must match
-    at least one of its entry's examples (else it is untested), and no ``not``
-    line may be flagged by the exact or fuzzy matcher of any entry of the pack.
+    at least one of its entry's examples (else it is untested), no ``not`` line
+    may be flagged by the exact or fuzzy matcher of any entry of the pack, and no
+    regex may take longer than the detector's ``regex_timeout`` on an adversarial line.
     """
     problems: list[PackProblem] = []
     ids: dict[tuple[str, str], str] = {}
@@ -53,6 +55,14 @@ def _lint_behaviour(pack: Pack, lines: _Lines, options: DetectorOptions) -> list
                 problems.append(PackProblem(
                     entry.file, lines.item(idx, "patterns", pattern.source),
                     f"pattern {pattern.source!r} of '{entry.id}' matches none of its examples"))
+        for source, compiled in zip(entry.regex, entry.regexes, strict=True):
+            slow = slow_probe(compiled, source, options.regex_timeout)
+            if slow is not None:
+                problems.append(PackProblem(
+                    entry.file, lines.item(idx, "regex", source),
+                    f"regex {source!r} of '{entry.id}' took over "
+                    f"{options.regex_timeout * 1000:.0f} ms on {_short(slow)}: it backtracks "
+                    "catastrophically, and in a call it would count as no match"))
         for line in entry.not_:
             for speaker in (AGENT, CUSTOMER):
                 hits = detector.hits(line, speaker, ("exact", "fuzzy"))
@@ -64,3 +74,7 @@ def _lint_behaviour(pack: Pack, lines: _Lines, options: DetectorOptions) -> list
                         f"by the {hit.matcher} matcher"))
                     break
     return problems
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 24 else f"{text[:16]!r}... ({len(text)} characters)"

@@ -39,6 +39,9 @@ class DetectorOptions:
         lexical_scale: the classifier's input scale for n-gram vectors.
         lexical_threshold: probability needed to fire on n-gram vectors.
         lexical_floor: n-gram cosine similarity to some example of the phrase also needed.
+        regex_timeout: seconds one pack regex may take on one utterance; a match that takes
+            longer counts as no match (logged once per phrase), so a catastrophic pattern
+            cannot hold up the call. Lint times regexes on adversarial lines with it too.
     """
 
     fuzzy_min_words: int = 3
@@ -65,3 +68,4 @@ class DetectorOptions:
     lexical_scale: float = 5.0
     lexical_threshold: float = 0.6
     lexical_floor: float = 0.2
+    regex_timeout: float = 0.05

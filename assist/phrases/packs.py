@@ -15,8 +15,11 @@ from ..events import AGENT, CUSTOMER
 from ..resources import shipped
 from .normalize import _contains, _pack_script, normalize
 from .pattern import PatternError, parse_pattern
+from .regexes import RegexError, catastrophic, compile_regex
 
 if TYPE_CHECKING:
+    from regex import Pattern as Regex
+
     from .pattern import Pattern
 
 
@@ -48,7 +51,9 @@ class Entry:
             matchers already get them right.
         allow: heard lines a coach marked as false alarms (``assist phrases learn``):
             an utterance that contains one never raises this phrase.
-        regex: optional Python regexes over the normalised text.
+        regex: optional Python regexes over the normalised text (run by the ``regex``
+            module, each match under a time limit; shapes that backtrack catastrophically,
+            such as ``(a+)+``, are refused).
         threshold: semantic-classifier probability needed, overriding the detector default.
         file: the pack file, for messages.
         line: the line of the entry's ``[[phrase]]`` header.
@@ -67,7 +72,7 @@ class Entry:
     file: str = ""
     line: int = 0
     compiled: tuple[Pattern, ...] = field(default=(), repr=False, compare=False)
-    regexes: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    regexes: tuple[Regex[str], ...] = field(default=(), repr=False, compare=False)
     allow: tuple[str, ...] = ()
     allow_words: tuple[tuple[str, ...], ...] = field(default=(), repr=False, compare=False)
 
@@ -215,9 +220,15 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
     regexes = []
     for source in texts["regex"]:
         try:
-            regexes.append(re.compile(source))
-        except re.error as exc:
+            regexes.append(compile_regex(source))
+        except (RegexError, RecursionError, OverflowError) as exc:
             bad("regex", f"regex {source!r} of '{label}': {exc}", source)
+            continue
+        reason = catastrophic(source)
+        if reason:
+            bad("regex", f"regex {source!r} of '{label}': {reason}, which can take minutes "
+                         "on one long line; make the repeated part match each text one way only",
+                source)
     if problems:
         return None, problems
     assert isinstance(ident, str)  # a missing or non-string id was a problem, returned above

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import csv
-import html
+import functools
 import io
 import json
+import math
 from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AssistError
+from ..resources import templates
 from ..store import (
     CALL_REVIEW,
     Store,
@@ -23,6 +25,8 @@ from .results import FORMATS
 from .week import _flag_rows, week_report
 
 if TYPE_CHECKING:
+    import jinja2
+
     from .results import CallSummary, WeekReport
 
 
@@ -123,8 +127,43 @@ def _csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in CSV_FIELDS})
+        writer.writerow({k: csv_cell(k, row.get(k)) for k in CSV_FIELDS})
     return out.getvalue()
+
+
+# a spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC_FIELDS = frozenset({"flag", "start", "end", "score"})
+
+
+def csv_cell(field: str, value: Any) -> str | int:
+    """One CSV cell: text that a spreadsheet would run as a formula gets a leading ``'``;
+    numbers stay numbers (seconds and scores to 3 decimals), in numeric columns even as text;
+    every line break is written as LF."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return repr(round(value, 3)) if math.isfinite(value) else repr(value)
+    text = str(value)
+    if field in NUMERIC_FIELDS and _is_number(text):
+        return text
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    # the writer quotes a field with "\n" (its line end) but not one with a bare "\r",
+    # which readers take for the end of the row
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _is_number(text: str) -> bool:
+    if text != text.strip():  # float() ignores the whitespace a spreadsheet may not
+        return False
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _week_json(report: WeekReport) -> dict[str, Any]:
@@ -141,125 +180,47 @@ def _week_json(report: WeekReport) -> dict[str, Any]:
     }
 
 
-_CSS = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;color:#222;padding:0 1em}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;
-text-align:left;vertical-align:top}th{background:#f3f3f3}td.n{text-align:right}
-.agent{color:#1f4e99}.customer{color:#7a3e00}.flagged{background:#fff1c2}
-.confirmed{color:#a40000;font-weight:600}.false-alarm{color:#666;text-decoration:line-through}
-.muted{color:#777}svg text{font-size:11px;fill:#444}
-"""
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return templates(__package__ or "assist.review", keep_trailing_newline=True)
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"
-            f"<body>\n{body}\n<p class=\"muted\">Made by assist on {now():%Y-%m-%d %H:%M} UTC. "
-            f"Card numbers, security codes, account and phone numbers and e-mail addresses "
-            f"are redacted.</p>\n</body></html>\n")
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def _flag_table(rows: list[dict[str, Any]], with_call: bool) -> str:
-    head = ("<th>call</th><th>agent</th>" if with_call else "") + \
-        "<th>#</th><th>time</th><th>phrase</th><th>severity</th><th>said</th><th>better</th>" \
-        "<th>verdict</th><th>note</th>"
-    body = []
-    for row in rows:
-        verdict = row.get("verdict") or "unreviewed"
-        cells = (f"<td>{_e(row['call'])}</td><td>{_e(row['agent'])}</td>" if with_call else "")
-        start = f"{row['start']:.1f}s" if isinstance(row.get("start"), float | int) else ""
-        cells += (f"<td class=\"n\">{_e(row['flag'])}</td><td class=\"n\">{start}</td>"
-                  f"<td class=\"phrase\">{_e(row['phrase'])}</td><td>{_e(row['severity'])}</td>"
-                  f"<td class=\"said\">{_e(row['text'])}</td><td>{_e(row['suggestion'])}</td>"
-                  f"<td class=\"{_e(verdict)}\">{_e(verdict)}</td><td>{_e(row['note'])}</td>")
-        body.append(f"<tr class=\"flag\" data-phrase=\"{_e(row['phrase'])}\">{cells}</tr>")
-    if not body:
-        return "<p class=\"muted\">No flags.</p>"
-    return f"<table class=\"flags\"><tr>{head}</tr>\n" + "\n".join(body) + "\n</table>"
+def _render(name: str, **context: Any) -> str:
+    return _templates().get_template(name).render(made=now(), **context)
 
 
 def _call_html(store: Store, call: CallSummary) -> str:
-    rows = _flag_rows(store, [call.id], {call.id: call})
     flagged_seq = {f.utterance_seq for f in call_flags(store, call.id)}
-    lines = []
-    for line in transcript(store, call.id):
-        css = f"{line.speaker}{' flagged' if line.seq in flagged_seq else ''}"
-        start = f"{line.start:6.1f}s" if line.start is not None else ""
-        lines.append(f"<tr class=\"{css}\"><td class=\"n\">{start}</td><td>{_e(line.speaker)}</td>"
-                     f"<td>{_e(line.text)}</td></tr>")
+    lines = [{"speaker": line.speaker, "start": line.start, "text": line.text,
+              "flagged": line.seq in flagged_seq} for line in transcript(store, call.id)]
     note = call_review(store, call.id)
-    meta = (f"<table><tr><th>call</th><td>{_e(call.id)}</td></tr>"
-            f"<tr><th>agent</th><td>{_e(call.agent)}</td></tr>"
-            f"<tr><th>started</th><td>{call.started:%Y-%m-%d %H:%M} UTC</td></tr>"
-            f"<tr><th>status</th><td>{_e(call.status)}</td></tr>"
-            f"<tr><th>source</th><td>{_e(call.source)}</td></tr>"
-            f"<tr><th>flags</th><td>{call.flags} ({call.confirmed} confirmed, "
-            f"{call.false_alarms} false alarms, {call.unreviewed} unreviewed)</td></tr>"
-            + (f"<tr><th>note</th><td>{_e(note.note)}</td></tr>" if note and note.note else "")
-            + "</table>")
-    body = (f"<h1>Call {_e(call.id)}</h1>\n{meta}\n<h2>Flags</h2>\n{_flag_table(rows, False)}\n"
-            f"<h2>Transcript</h2>\n<table class=\"transcript\">{''.join(lines)}</table>")
-    return _page(f"assist call {call.id}", body)
+    return _render("call.html.j2", title=f"assist call {call.id}", call=call,
+                   rows=_flag_rows(store, [call.id], {call.id: call}), lines=lines,
+                   note=note.note if note else None)
 
 
-def _count_table(title: str, counts: dict[str, int], css: str) -> str:
-    rows = "".join(f"<tr><td>{_e(k)}</td><td class=\"n\">{v}</td></tr>" for k, v in counts.items())
-    return (f"<table class=\"{css}\"><tr><th>{_e(title)}</th><th>flags</th></tr>{rows}</table>"
-            if rows else "<p class=\"muted\">No flags.</p>")
-
-
-def _matrix(report: WeekReport) -> str:
-    phrases = list(report.per_phrase)
-    if not phrases:
-        return ""
-    head = "".join(f"<th>{_e(p)}</th>" for p in phrases)
-    rows = []
-    for agent, cells in report.per_agent_phrase.items():
-        tds = "".join(f"<td class=\"n\">{cells.get(p, '') or ''}</td>" for p in phrases)
-        rows.append(f"<tr><td>{_e(agent)}</td>{tds}</tr>")
-    return f"<table class=\"matrix\"><tr><th>agent</th>{head}</tr>{''.join(rows)}</table>"
+def _trend(points: list[tuple[date, int]], width: int, height: int) -> dict[str, Any]:
+    """Where ``trend_svg`` draws what."""
+    pad_l, pad_r, pad_t, pad_b = 30, 10, 10, 24
+    top = max([n for _, n in points] + [1])
+    step = (width - pad_l - pad_r) / max(1, len(points) - 1)
+    drawn = []
+    for i, (day, n) in enumerate(points):
+        x, y = f"{pad_l + i * step:.1f}", f"{pad_t + (height - pad_t - pad_b) * (1 - n / top):.1f}"
+        drawn.append({"day": day, "n": n, "x": x, "y": y, "xy": f"{x},{y}"})
+    return {"width": width, "height": height, "left": pad_l, "right": width - pad_r,
+            "base": height - pad_b, "top": top, "top_y": pad_t + 8, "label_y": height - 6,
+            "points": drawn}
 
 
 def trend_svg(points: list[tuple[date, int]], width: int = 560, height: int = 140) -> str:
     """A small inline SVG line chart of flags per day."""
-    pad_l, pad_r, pad_t, pad_b = 30, 10, 10, 24
-    top = max([n for _, n in points] + [1])
-    step = (width - pad_l - pad_r) / max(1, len(points) - 1)
-
-    def xy(i: int, n: int) -> tuple[float, float]:
-        return pad_l + i * step, pad_t + (height - pad_t - pad_b) * (1 - n / top)
-
-    coords = [xy(i, n) for i, (_, n) in enumerate(points)]
-    parts = [f"<svg class=\"trend\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" "
-             f"height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" "
-             f"aria-label=\"flags per day\">",
-             f"<line x1=\"{pad_l}\" y1=\"{height - pad_b}\" x2=\"{width - pad_r}\" "
-             f"y2=\"{height - pad_b}\" stroke=\"#bbb\"/>",
-             f"<text x=\"2\" y=\"{pad_t + 8}\">{top}</text>",
-             f"<text x=\"2\" y=\"{height - pad_b}\">0</text>",
-             "<polyline fill=\"none\" stroke=\"#1f4e99\" stroke-width=\"2\" points=\""
-             + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + "\"/>"]
-    for (day, n), (x, y) in zip(points, coords, strict=True):
-        parts.append(f"<circle cx=\"{x:.1f}\" cy=\"{y:.1f}\" r=\"3\" fill=\"#1f4e99\">"
-                     f"<title>{day:%a %d %b}: {n}</title></circle>")
-        parts.append(f"<text x=\"{x:.1f}\" y=\"{height - 6}\" text-anchor=\"middle\">"
-                     f"{day:%a %d}</text>")
-    parts.append("</svg>")
-    return "".join(parts)
+    parts = _templates().get_template("_parts.html.j2").module
+    return str(parts.trend(_trend(points, width, height)))  # type: ignore[attr-defined]
 
 
 def _week_html(report: WeekReport) -> str:
     last = report.until - timedelta(days=1)
     title = f"Flags {report.since:%d %b} - {last:%d %b %Y}" + (f", team {report.team}" if report.team else "")
-    summary = (f"<p>{report.calls} calls, {report.flags} flags: {report.confirmed} confirmed, "
-               f"{report.false_alarms} false alarms, {report.flags - report.reviewed} unreviewed.</p>")
-    body = (f"<h1>{_e(title)}</h1>\n{summary}\n<h2>Trend</h2>\n{trend_svg(report.per_day)}\n"
-            f"<h2>Flags per agent</h2>\n{_count_table('agent', report.per_agent, 'per-agent')}\n"
-            f"<h2>Flags per phrase</h2>\n{_count_table('phrase', report.per_phrase, 'per-phrase')}\n"
-            f"{_matrix(report)}\n<h2>All flags</h2>\n{_flag_table(report.rows, True)}")
-    return _page(title, body)
+    return _render("week.html.j2", title=title, r=report,
+                   chart=_trend(report.per_day, 560, 140))

@@ -19,6 +19,7 @@ read back for export.
 """
 
 from .engine import _reason, now, resolve_url, safe_url
+from .opening import open_for
 from .painpoints import (
     ItemRow,
     StoreError,
@@ -62,6 +63,7 @@ from .sink import StoreSink, default_agent
 from .store import Store
 
 __all__ = [
+    "open_for",
     "_reason",
     "agents",
     "CALL_REVIEW",

@@ -7,7 +7,9 @@ database error, so a call can log it and go on without knowing SQLAlchemy.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import logging
 import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -19,8 +21,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import AssistError
 from ..redact import redact
-from .engine import _reason, now
+from .engine import _is_outage, _reason, now
 from .schema import painpoint_items, painpoint_runs, painpoints
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .store import Store
@@ -86,13 +90,27 @@ def read_painpoint_items(store: Store, limit: int
 
 
 def save_painpoint_item(store: Store, painpoint_id: str | None, call_id: str | None,
-                        text: str, embedding: bytes, seen: datetime) -> int:
-    """Add one problem (redacted); returns its row id."""
-    with _reasoned(), store.engine.begin() as conn:
-        return conn.execute(painpoint_items.insert().values(
-            painpoint_id=painpoint_id, call_id=call_id,
-            text=redact(text, store.redaction).text, embedding=embedding, seen=seen)
-            .returning(painpoint_items.c.id)).scalar_one()
+                        text: str, embedding: bytes, seen: datetime) -> tuple[int | None, str]:
+    """Add one problem, cut out of the call's latest utterance, redacted with the call's
+    context (the three digits asked for a turn before stay out); returns its row id and
+    the text as stored.  While the database is away the problem is spooled (row None) and
+    written with the call's other spooled events."""
+    kept = store.call_redactor(call_id).derived(text).text if call_id else \
+        redact(text, store.redaction).text
+    try:
+        with _reasoned(), store.engine.begin() as conn:
+            row = conn.execute(painpoint_items.insert().values(
+                painpoint_id=painpoint_id, call_id=call_id, text=kept, embedding=embedding,
+                seen=seen).returning(painpoint_items.c.id)).scalar_one()
+    except StoreError as exc:
+        if not _is_outage(exc.__cause__ or exc):
+            raise
+        store.spool({"op": "painpoint_item", "painpoint_id": painpoint_id, "call_id": call_id,
+                     "text": kept, "embedding": base64.b64encode(embedding).decode("ascii"),
+                     "seen": seen.isoformat()})
+        log.warning("pain points: the store is away (%s); the problem is spooled", exc)
+        return None, kept
+    return row, kept
 
 
 def commit_clustering(store: Store, generation: int, n_items: int, n_clusters: int,

@@ -17,6 +17,7 @@ from sqlalchemy.exc import (
     DBAPIError,
 )
 
+from ..config import private_file
 from ..events import End, Event, Flag, PainPoint, Suggestion, Utterance
 from ..redact import Redacted, Redactor, redact
 from .engine import _is_outage, _iso, _reason, now
@@ -58,7 +59,7 @@ class StoreSink:
         self.source = source
         self.call_id = call_id
         self.retry_seconds = retry_seconds
-        self.redactor = redactor or Redactor(store.redaction)
+        self.redactor = redactor  # None: the store's context for the call
         self._seq = {"utterance": 0, "flag": 0, "suggestion": 0, "painpoint": 0}
         self._last_utterance: dict[str, tuple[int, str, Redacted]] = {}
         self._lock = threading.RLock()
@@ -116,6 +117,7 @@ class StoreSink:
                 if not left:
                     with contextlib.suppress(FileNotFoundError):
                         self._spool_path().unlink()
+        self.store.forget_call(self.call_id)
         return not left
 
     # ------------------------------------------------------------ events → operations
@@ -138,7 +140,7 @@ class StoreSink:
 
     def _utterance_op(self, event: Utterance) -> dict[str, Any]:
         seq = self._next("utterance")
-        result = self.redactor(event.text)
+        result = (self.redactor or self.store.call_redactor(self.call_id))(event.text)
         self._last_utterance[event.speaker] = (seq, event.text, result)
         return {"op": "utterance", "seq": seq, "speaker": event.speaker, "start": event.start,
                 "end": event.end, "text": result.text, "language": event.language, "t": event.t,
@@ -181,7 +183,7 @@ class StoreSink:
 
     def _spool(self, op: dict[str, Any]) -> None:
         if self._spool_handle is None:
-            self.store.spool_dir.mkdir(parents=True, exist_ok=True)
+            private_file(self._spool_path())  # what customers said: owner only
             self._spool_handle = open(self._spool_path(), "a", encoding="utf-8")  # noqa: SIM115
             _try_lock(self._spool_handle)
         self._spool_handle.write(json.dumps(op, ensure_ascii=False) + "\n")

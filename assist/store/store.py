@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
+import os
+import threading
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import (
     Table,
@@ -17,14 +22,15 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import (
     DBAPIError,
     IntegrityError,
 )
 
+from ..config import private_file
 from ..errors import AssistError
-from ..redact import RedactionOptions, redact
+from ..redact import RedactionOptions, Redactor, redact
 from .engine import (
     _check_exists,
     _dt,
@@ -46,6 +52,7 @@ from .schema import (
     calls,
     flags,
     metadata,
+    painpoint_items,
     painpoint_mentions,
     painpoints,
     reviews,
@@ -68,23 +75,28 @@ class Store:
 
     ``create=False`` refuses a SQLite file that does not exist yet (reading a
     store that is not there is a mistaken path, not a new database).
+    ``read_only=True`` only reads (a SQLite file in a folder this user cannot write):
+    the file must exist, and there is no upgrade and no spool flush.
     """
 
     def __init__(self, url: str | None = None, *, spool_dir: Path | str | None = None,
                  redaction: RedactionOptions | None = None, upgrade: bool = True,
-                 check_version: bool = True, flush_spool: bool = True, create: bool = True):
+                 check_version: bool = True, flush_spool: bool = True, create: bool = True,
+                 read_only: bool = False):
         self.url = resolve_url(url)
-        if not create:
+        if not create or read_only:
             _check_exists(self.url)
         self.spool_dir = Path(spool_dir) if spool_dir else default_data_dir() / "spool"
         self.redaction = redaction or RedactionOptions()
-        self.engine = _make_engine(self.url)
+        self._redactors: dict[str, Redactor] = {}  # each open call's turns so far
+        self._redactors_lock = threading.Lock()
+        self.engine = _make_engine(_read_only_url(self.url) if read_only else self.url)
         self.ping(raise_error=True)
-        if upgrade:
+        if upgrade and not read_only:
             self.upgrade()
         elif check_version:
             self._check_version()
-        if flush_spool:
+        if flush_spool and not read_only:
             self.flush_spool()
 
     def __enter__(self) -> Store:
@@ -183,8 +195,23 @@ class Store:
             for op in ops:
                 self._apply(conn, op)
 
+    def call_redactor(self, call_id: str | None) -> Redactor:
+        """The redaction context of a call (its turns so far, both speakers): whatever the
+        store keeps of the call (an utterance, a flag, a pain-point item) is redacted with
+        it.  Forgotten when the call's sink closes (``forget_call``)."""
+        if call_id is None:
+            return Redactor(self.redaction)
+        with self._redactors_lock:
+            return self._redactors.setdefault(call_id, Redactor(self.redaction))
+
+    def forget_call(self, call_id: str | None) -> None:
+        with self._redactors_lock:
+            self._redactors.pop(call_id or "", None)
+
     def _apply(self, conn: Connection, op: dict[str, Any]) -> None:
-        op = op if op.get("redacted") else self._redact_op(op)
+        # every operation is redacted here, whoever made it and whatever it says of itself
+        # (a spooled line marked "redacted" is redacted again: a no-op on redacted text)
+        op = self._redact_op(op)
         handler = _HANDLERS.get(op.get("op", ""))
         if handler is None:
             raise AssistError(f"unknown store operation: {op.get('op')!r}")
@@ -265,6 +292,11 @@ class Store:
                 mentions.painpoint_id == op["cluster"]).scalar_subquery(),
         ))
 
+    def _op_painpoint_item(self, conn: Connection, op: dict[str, Any]) -> None:
+        conn.execute(painpoint_items.insert().values(
+            painpoint_id=op.get("painpoint_id"), call_id=op.get("call_id"), text=op["text"],
+            embedding=base64.b64decode(op["embedding"]), seen=_dt(op["seen"])))
+
     def _op_end(self, conn: Connection, op: dict[str, Any]) -> None:
         conn.execute(update(calls).where(calls.c.id == op["call_id"]).values(
             status=COMPLETE, ended=_dt(op.get("ended")) or now(), duration=op.get("duration")))
@@ -296,13 +328,31 @@ class Store:
 
     # ------------------------------------------------------------ spool
 
+    def spool(self, op: dict[str, Any]) -> None:
+        """Keep one operation for later, in a file of its own (written whole, then renamed:
+        a flush in another process never reads half of it); redacted again when applied."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"op-{now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
+        temp = self.spool_dir / f"{name}.tmp"
+        private_file(temp)
+        with open(temp, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(op, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.rename(self.spool_dir / f"{name}.jsonl")
+
     def flush_spool(self) -> int:
         """Write the events other runs spooled while the database was away; returns how many."""
         if not self.spool_dir.exists():
             return 0
         written = 0
         for path in sorted(self.spool_dir.glob("*.jsonl")):
-            with open(path, "a+", encoding="utf-8") as handle:
+            try:
+                # "r+", not "a+": a file another run flushed meanwhile is not made again
+                handle = open(path, "r+", encoding="utf-8")  # noqa: SIM115
+            except FileNotFoundError:
+                continue
+            with handle:
                 if not _try_lock(handle):
                     continue  # a live sink still owns it
                 handle.seek(0)
@@ -332,6 +382,19 @@ class Store:
             return written
 
 
+def _read_only_url(url: URL) -> URL:
+    """SQLite opened read-only; immutable when no one can be writing it (no ``-wal`` file,
+    and a folder in which none could be made), since a WAL database otherwise needs a
+    ``-shm`` file next to it even to be read."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return url
+    path = Path(url.database)
+    query = {"mode": "ro", "uri": "true"}
+    if not Path(f"{path}-wal").exists() and not os.access(path.parent, os.W_OK):
+        query["immutable"] = "1"
+    return url.set(database="file:" + quote(str(path)), query=query)
+
+
 def _read_version(conn: Connection) -> int:
     if not inspect(conn).has_table("schema_version"):
         return 0
@@ -350,6 +413,7 @@ _HANDLERS: dict[str, Callable[[Store, Connection, dict[str, Any]], None]] = {
     "suggestion": Store._op_suggestion,
     "feedback": Store._op_feedback,
     "painpoint": Store._op_painpoint,
+    "painpoint_item": Store._op_painpoint_item,
     "end": Store._op_end,
     "review": Store._op_review,
 }

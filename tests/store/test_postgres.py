@@ -192,3 +192,30 @@ def test_call_ending_during_an_outage_is_written_at_the_next_start(db_url, pg_se
         assert [line.text for line in transcript(again, "late")] == ["hello", "my number is [PHONE]"]
         assert get_call(again, "late").status == "complete"
     assert not (spool / "late.jsonl").exists()
+
+
+def test_a_pain_point_item_said_during_an_outage_is_spooled_redacted_and_written_later(
+        db_url, pg_server, tmp_path, embedder):
+    from assist.painpoints import PainPointOptions, PainPointTracker
+    from assist.store import read_painpoint_items
+
+    spool = tmp_path / "spool"
+    store = Store(db_url, spool_dir=spool)
+    tracker = PainPointTracker(store, embedder, PainPointOptions(background=False))
+    tracker.start("away")
+    store.call_redactor("away")("And the three digits on the back of the card?")
+    pg_server.stop()
+    try:
+        said = "Seven three seven, and my new card still hasn't arrived"
+        store.call_redactor("away")(said)
+        tracker.observe(said, call_id="away")  # the call goes on
+        files = list(spool.glob("*.jsonl"))
+        assert len(files) == 1 and "[CVV]" in files[0].read_text()
+        assert "seven three seven" not in files[0].read_text().lower()
+    finally:
+        pg_server.start()
+    store.close()
+    with Store(db_url, spool_dir=spool) as again:
+        _generation, _labels, rows = read_painpoint_items(again, 10)
+        assert [row.text for row in rows] == ["[CVV] my new card still hasn't arrived"]
+    assert not list(spool.glob("*.jsonl"))
