@@ -161,6 +161,16 @@ class Session:
         if self.sinks:
             self.sinks[-1].feedback(feedback.article, feedback.useful)
 
+    def store_status(self) -> str | None:
+        """What the agent should know about storing the call now, or None when all is well."""
+        held = sum(sink.held_in_memory for sink in self.sinks)
+        if held:
+            return (f"Cannot write the database or its spool (disk full?): {held} events held in "
+                    "memory until it can. Do not quit.")
+        if any(sink.spooling for sink in self.sinks):
+            return "The database is away: the call is kept in the spool and written when it is back."
+        return None
+
     def close(self) -> None:
         if self.tracker is not None:
             self.tracker.wait()

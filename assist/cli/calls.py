@@ -55,7 +55,8 @@ def run_ui(source: Source, settings: CallSettings) -> None:
     session = Session(source, open_store(settings))
     try:
         run_app(source, settings, pipeline_factory=session.pipeline_factory,
-                on_feedback=session.on_feedback, store=StoreHandle(settings.db, session.store))
+                on_feedback=session.on_feedback, store=StoreHandle(settings.db, session.store),
+                store_status=session.store_status)
     finally:
         session.close()
 

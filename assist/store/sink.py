@@ -65,6 +65,7 @@ class StoreSink:
         self._lock = threading.RLock()
         self._started = False
         self._spool_handle: TextIO | None = None
+        self._held: list[dict[str, Any]] = []
         self._spooling = False
         self._closed = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -74,6 +75,11 @@ class StoreSink:
     @property
     def spooling(self) -> bool:
         return self._spooling
+
+    @property
+    def held_in_memory(self) -> int:
+        """Operations neither the database nor the spool could take (a full disk)."""
+        return len(self._held)
 
     def start_call(self, call_id: str | None = None, started: datetime | None = None) -> str:
         """Write the call as incomplete; returns its id."""
@@ -182,13 +188,21 @@ class StoreSink:
         return self.store.spool_dir / f"{self.call_id}.jsonl"
 
     def _spool(self, op: dict[str, Any]) -> None:
-        if self._spool_handle is None:
-            private_file(self._spool_path())  # what customers said: owner only
-            self._spool_handle = open(self._spool_path(), "a", encoding="utf-8")  # noqa: SIM115
-            _try_lock(self._spool_handle)
-        self._spool_handle.write(json.dumps(op, ensure_ascii=False) + "\n")
-        self._spool_handle.flush()
-        os.fsync(self._spool_handle.fileno())
+        try:
+            if self._spool_handle is None:
+                private_file(self._spool_path())  # what customers said: owner only
+                self._spool_handle = open(self._spool_path(), "a", encoding="utf-8")  # noqa: SIM115
+                _try_lock(self._spool_handle)
+            self._spool_handle.write(json.dumps(op, ensure_ascii=False) + "\n")
+            self._spool_handle.flush()
+            os.fsync(self._spool_handle.fileno())
+        except OSError as exc:
+            # a full disk (or a spool folder gone): the call goes on, held in memory until
+            # the database answers again
+            if not self._held:
+                log.warning("cannot spool call %s (%s): keeping it in memory", self.call_id,
+                            exc.strerror or exc)
+            self._held.append(op)
 
     def _start_flusher(self) -> None:
         if self._flusher is None or not self._flusher.is_alive():
@@ -208,18 +222,24 @@ class StoreSink:
         with self._lock:
             if not self._spooling:
                 return True
-            with open(self._spool_path(), encoding="utf-8") as handle:
-                ops = _read_spool(handle)
+            try:
+                with open(self._spool_path(), encoding="utf-8") as handle:
+                    ops = _read_spool(handle)
+            except OSError:  # nothing could be written to it
+                ops = []
+            ops += self._held
             try:
                 self.store._apply_spooled(ops)
             except DBAPIError as exc:
                 if _is_outage(exc):
                     return False
                 raise
-            if self._spool_handle is not None:
-                self._spool_handle.truncate(0)
-            else:
-                self._spool_path().unlink(missing_ok=True)
+            self._held = []
+            with contextlib.suppress(OSError):
+                if self._spool_handle is not None:
+                    self._spool_handle.truncate(0)
+                else:
+                    self._spool_path().unlink(missing_ok=True)
             self._spooling = False
             log.warning("database back: %d spooled operations written for call %s",
                         len(ops), self.call_id)

@@ -352,6 +352,9 @@ class Store:
                 handle = open(path, "r+", encoding="utf-8")  # noqa: SIM115
             except FileNotFoundError:
                 continue
+            except OSError as exc:  # not a file, or not ours: the other spool files still go
+                log.warning("cannot read the spool file %s: %s", path, exc.strerror or exc)
+                continue
             with handle:
                 if not _try_lock(handle):
                     continue  # a live sink still owns it

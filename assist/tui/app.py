@@ -124,6 +124,8 @@ class AssistApp(ScreensApp):
         article_loader: ``(article_id, kb_dir) -> markdown | None`` for the article modal.
         on_feedback: called with each ``KbFeedback`` (the hook for the store).
         store: the store the review screen reads (default: ``settings.db``, opened when needed).
+        store_status: what is wrong with storing the call now ("the database is away ..."),
+            or None; checked every second and shown when it changes.
         autostart: start the call on mount.
     """
 
@@ -151,6 +153,7 @@ class AssistApp(ScreensApp):
                  on_feedback: Callable[[KbFeedback], None] | None = None,
                  theme: str | None = None,
                  store: StoreHandle | None = None,
+                 store_status: Callable[[], str | None] | None = None,
                  autostart: bool = True):
         super().__init__(store=store or StoreHandle(settings.db if settings else None),
                          kb_dir=settings.kb_dir if settings else None,
@@ -163,6 +166,8 @@ class AssistApp(ScreensApp):
         self.article_loader = article_loader
         self.on_feedback = on_feedback
         self.autostart = autostart
+        self.store_status = store_status
+        self._store_said: str | None = None
         self.pipeline: CallRunner | None = None
         self.running = False
         self.paused = False
@@ -219,6 +224,14 @@ class AssistApp(ScreensApp):
             return  # closing
         self.header.set_elapsed(self.call_time())
         self.banner.tick(self.clock())
+        if self.store_status is not None:
+            said = self.store_status()
+            if said != self._store_said:
+                if said:
+                    self.notify(said, severity="warning", timeout=30)
+                elif self._store_said:
+                    self.notify("Storing the call again: everything held is written.", timeout=5)
+                self._store_said = said
 
     # ------------------------------------------------------------ the call
 

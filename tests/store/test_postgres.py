@@ -219,3 +219,27 @@ def test_a_pain_point_item_said_during_an_outage_is_spooled_redacted_and_written
         _generation, _labels, rows = read_painpoint_items(again, 10)
         assert [row.text for row in rows] == ["[CVV] my new card still hasn't arrived"]
     assert not list(spool.glob("*.jsonl"))
+
+
+def test_a_spool_that_cannot_be_written_keeps_the_call_in_memory_until_the_database_returns(
+        db_url, pg_server, tmp_path):
+    """As on a full disk: the call goes on, held in memory (a folder where the spool file
+    should be makes every spool write fail; /dev/full cannot stand in, it reads forever)."""
+    spool = tmp_path / "spool"
+    (spool / "full.jsonl").mkdir(parents=True)
+    store = Store(db_url, spool_dir=spool)
+    sink = StoreSink(store, agent="dan", retry_seconds=0.2)
+    sink.start_call("full")
+    pg_server.stop()
+    try:
+        sink(Utterance(speaker="customer", text="my number is 07700 900123", start=0, end=1))
+        sink(Utterance(speaker="agent", text="thank you", start=1, end=2))  # the call goes on
+        assert sink.spooling and sink.held_in_memory == 2
+    finally:
+        pg_server.start()
+    assert _wait(lambda: not sink.spooling, 30), "what was held was not written after the restart"
+    assert sink.held_in_memory == 0
+    sink(End(duration=2.0))
+    assert sink.close()
+    assert [line.text for line in transcript(store, "full")] == ["my number is [PHONE]", "thank you"]
+    store.close()

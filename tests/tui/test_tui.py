@@ -581,3 +581,19 @@ def test_opening_the_ui_module_loads_no_model_library():
             "'ctranslate2', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@anyio
+async def test_the_screen_says_when_the_call_cannot_be_stored_and_when_it_can_again(recorded):
+    status = {"now": None}
+    app, _ = make_app(recorded, store_status=lambda: status["now"], hold_open=True)
+    async with app.run_test(size=SIZE) as pilot:
+        status["now"] = "Cannot write the database or its spool (disk full?): 3 events held"
+        await until(pilot, lambda: any("disk full" in n.message for n in app._notifications))
+        warning = next(n for n in app._notifications if "disk full" in n.message)
+        assert warning.severity == "warning"
+        status["now"] = None
+        await until(pilot, lambda: any("Storing the call again" in n.message
+                                       for n in app._notifications))
+        await pilot.press("s")
+        await call_over(pilot)
