@@ -20,7 +20,8 @@ from typing import Any
 
 from .errors import AssistError
 
-ENVIRONMENT = {"db": "ASSIST_DB", "agent": "ASSIST_AGENT"}
+ENVIRONMENT = {"db": "ASSIST_DB", "agent": "ASSIST_AGENT", "kb": "ASSIST_KB",
+               "phrases": "ASSIST_PHRASES"}
 
 
 @dataclass
@@ -35,6 +36,10 @@ class Config:
         agent_device: input for the agent's voice (index, name or ``pulse:SOURCE``).
         customer_device: input for the customer's voice (a monitor / loopback).
         channels: channel-to-speaker map for a single stereo device (``agent,customer``).
+        kb: the team's knowledge-base folder (None: the shipped kb/).
+        phrases: the team's phrase-pack folder (None: the shipped phrases/).
+        team: the team the agent belongs to (for the coach's week report).
+        company: the company name the agent greets with.
     """
 
     agent: str | None = None
@@ -44,6 +49,10 @@ class Config:
     agent_device: str | None = None
     customer_device: str | None = None
     channels: str | None = None
+    kb: str | None = None
+    phrases: str | None = None
+    team: str | None = None
+    company: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:

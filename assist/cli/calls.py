@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
-              live: bool = False, **alerts) -> None:
+              kb_dir=None, phrases_dir=None, live: bool = False, **alerts) -> None:
     import os
 
     from ..call import CallSettings
@@ -38,8 +38,8 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
         store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
                                   deadair_seconds=deadair_seconds, language_rule=call_language,
-                                  store=store, db=db, agent=agent,
-                                  painpoints=options_from(**alerts))
+                                  store=store, db=db, agent=agent, kb_dir=kb_dir,
+                                  phrases_dir=phrases_dir, painpoints=options_from(**alerts))
     if jsonl:
         run_jsonl(source, settings)
     else:

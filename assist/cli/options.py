@@ -13,18 +13,30 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-db_option = click.option(
-    "--db", "db", metavar="URL|PATH",
-    help="The store: a SQLite file or URL, or postgresql://user@host/name for a team. "
-         "Default: $ASSIST_DB, else assist.db in the user data folder.")
+def _resolved(key: str, as_path: bool = False) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """The one resolution of a setting: the flag, else $ASSIST_..., else the config file."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        from ..config import load
 
-KB_HELP = "Knowledge-base folder (default: the shipped kb/)."
+        resolved = getattr(load(flags={key: None if value is None else str(value)}), key)
+        return Path(resolved).expanduser() if as_path and resolved is not None else resolved
+    return callback
+
+
+db_option = click.option(
+    "--db", "db", metavar="URL|PATH", callback=_resolved("db"),
+    help="The store: a SQLite file or URL, or postgresql://user@host/name for a team. "
+         "Default: $ASSIST_DB, else the config file's db, else assist.db in the user data folder.")
+
+KB_HELP = "Knowledge-base folder (default: $ASSIST_KB, else the config file's kb, else the shipped kb/)."
 kb_option = click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False),
-                         help=KB_HELP)
+                         callback=_resolved("kb", as_path=True), help=KB_HELP)
 
 phrases_option = click.option(
     "--phrases", "phrases_dir", type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of phrase packs (*.toml). Default: the shipped phrases/.")
+    callback=_resolved("phrases", as_path=True),
+    help="Folder of phrase packs (*.toml). Default: $ASSIST_PHRASES, else the config file's "
+         "phrases, else the shipped phrases/.")
 
 models_option = click.option(
     "--models", "models_toml", type=click.Path(dir_okay=False, path_type=Path),
@@ -107,6 +119,8 @@ def call_options(func: F) -> F:
                      help="Seconds with neither side speaking that raise a dead-air warning."),
         jsonl_option,
         db_option,
+        kb_option,
+        phrases_option,
         click.option("--store/--no-store", "store", default=None,
                      help="Keep the call in the store (default: yes for live, or when --db or "
                           "$ASSIST_DB is given)."),
