@@ -14,8 +14,8 @@ DATA = Path(__file__).parent / "data" / "redaction.tsv"
 LABEL = re.compile(r"\[(CARD|CVV|ACCOUNT|PHONE|EMAIL)\]")
 
 
-def _rows() -> list[dict[str, str]]:
-    lines = [line for line in DATA.read_text(encoding="utf-8").splitlines()
+def _rows(path: Path = DATA) -> list[dict[str, str]]:
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
              if line and not line.startswith("#")]
     header = lines[0].split("\t")
     return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
@@ -132,14 +132,7 @@ AMBIGUOUS = {"it's one three five eight, to nine oh six", "it's 50 triple three 
              "it's oh nine, oh one, two eight"}
 
 
-def _speech_rows() -> list[dict[str, str]]:
-    lines = [line for line in SPEECH.read_text(encoding="utf-8").splitlines()
-             if line and not line.startswith("#")]
-    header = lines[0].split("\t")
-    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
-
-
-SPEECH_ROWS = _speech_rows()
+SPEECH_ROWS = _rows(SPEECH)
 
 
 def _han_digits(text: str) -> str:

@@ -10,10 +10,10 @@ the matchers that compare sentences take any ``Embedder``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..events import Event, Partial, Utterance
+from ..events import End, Event, Partial, Ready, Utterance
 
 if TYPE_CHECKING:
 
@@ -86,3 +86,66 @@ class Analyzer:
     def finish(self, audio_time: float) -> Sequence[Event]:
         """The call is over."""
         return []
+
+
+class AnalyzedCall:
+    """What every call does with its analyzers and sinks, whatever feeds it: audio through
+    the recogniser (``Pipeline``) or another system's transcript (``TranscriptCall``).
+
+    Attributes:
+        analyzers: the call's analyzers, in order.
+        sinks: where every event goes, in order.
+        call_id: the call's id (the stored call's).
+    """
+
+    def __init__(self, analyzers: Iterable[Analyzer], sinks: Iterable[Sink], call_id: str):
+        self.analyzers = list(analyzers)
+        self.sinks = list(sinks)
+        self.call_id = call_id
+
+    def now(self) -> float:
+        """Seconds since the first audio was fed (``t`` of every event)."""
+        return 0.0
+
+    def emit(self, event: Event) -> None:
+        event.t = self.now()
+        for sink in self.sinks:
+            sink(event)
+
+    def _emit_all(self, events: Iterable[Event]) -> None:
+        """Send events on, each followed by what the analyzers make of it."""
+        for event in events:
+            self.emit(event)
+            self._analyze(event)
+
+    def _analyze(self, event: Event) -> None:
+        for analyzer in self.analyzers:
+            if isinstance(event, Utterance):
+                produced = analyzer.feed(event)
+            elif isinstance(event, Partial):
+                produced = analyzer.feed_partial(event)
+            else:
+                continue
+            for extra in produced:
+                self.emit(extra)
+
+    def _begin(self, model: str, language: str | None = None) -> None:
+        for analyzer in self.analyzers:
+            analyzer.warm_up()
+        self.emit(Ready(model=model, language=language))
+        for analyzer in self.analyzers:
+            for event in analyzer.start(self.call_id):
+                self.emit(event)
+
+    def _tick(self, audio_time: float, speaking: dict[str, bool]) -> None:
+        for analyzer in self.analyzers:
+            for event in analyzer.tick(audio_time, speaking):
+                self.emit(event)
+
+    def _end(self, audio_time: float) -> End:
+        for analyzer in self.analyzers:
+            for event in analyzer.finish(audio_time):
+                self.emit(event)
+        end = End(call=self.call_id, duration=audio_time)
+        self.emit(end)
+        return end

@@ -19,8 +19,8 @@ from typing import Any
 from ..asr import AsrOptions, DecodeScheduler, StreamingTranscriber
 from ..audio import Frame
 from ..errors import AssistError
-from ..events import End, Event, Partial, Ready, Utterance
-from .analyzer import Analyzer, Sink, Source
+from ..events import End
+from .analyzer import AnalyzedCall, Analyzer, Sink, Source
 
 
 @dataclass
@@ -40,7 +40,7 @@ class PipelineStats:
 _DONE = object()
 
 
-class Pipeline:
+class Pipeline(AnalyzedCall):
     """Wire one call: feed a source's frames through per-speaker transcribers."""
 
     def __init__(
@@ -56,11 +56,9 @@ class Pipeline:
         options = asr_options or AsrOptions()
         self.transcribers = {s: StreamingTranscriber(s, model, options) for s in speakers}
         self.scheduler = DecodeScheduler(self.transcribers)
-        self.analyzers = list(analyzers)
-        self.sinks = list(sinks)
+        super().__init__(analyzers, sinks, call_id or uuid.uuid4().hex[:12])
         self.model_name = model_name
         self.language = options.language
-        self.call_id = call_id or uuid.uuid4().hex[:12]
         self.stats = PipelineStats()
         self._t0: float | None = None
         self._stop = threading.Event()
@@ -71,27 +69,6 @@ class Pipeline:
     def now(self) -> float:
         return 0.0 if self._t0 is None else time.monotonic() - self._t0
 
-    def emit(self, event: Event) -> None:
-        event.t = self.now()
-        for sink in self.sinks:
-            sink(event)
-
-    def _emit_all(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.emit(event)
-            self._analyze(event)
-
-    def _analyze(self, event: Event) -> None:
-        for analyzer in self.analyzers:
-            if isinstance(event, Utterance):
-                produced = analyzer.feed(event)
-            elif isinstance(event, Partial):
-                produced = analyzer.feed_partial(event)
-            else:
-                continue
-            for extra in produced:
-                self.emit(extra)
-
     # ------------------------------------------------------------ running
 
     def stop(self) -> None:
@@ -100,12 +77,7 @@ class Pipeline:
 
     def run(self, source: Source) -> End:
         """Run a whole call from ``source``; returns the ``end`` event."""
-        for analyzer in self.analyzers:
-            analyzer.warm_up()
-        self.emit(Ready(model=self.model_name, language=self.language))
-        for analyzer in self.analyzers:
-            for event in analyzer.start(self.call_id):
-                self.emit(event)
+        self._begin(self.model_name, self.language)
         try:
             if source.realtime:
                 self._run_realtime(source)
@@ -117,12 +89,7 @@ class Pipeline:
             transcriber.flush()
             self._emit_all(transcriber.take_ready())
         self._drain_finals()
-        for analyzer in self.analyzers:
-            for event in analyzer.finish(self._audio_time):
-                self.emit(event)
-        end = End(call=self.call_id, duration=self._audio_time)
-        self.emit(end)
-        return end
+        return self._end(self._audio_time)
 
     def _run_fast(self, source: Source) -> None:
         for frame in source:
@@ -189,10 +156,7 @@ class Pipeline:
             self._emit_all(transcriber.take_ready())
         self._audio_time = frame.start + frame.duration
         self.stats.audio_seconds = self._audio_time
-        speaking = {s: t.speaking for s, t in self.transcribers.items()}
-        for analyzer in self.analyzers:
-            for event in analyzer.tick(self._audio_time, speaking):
-                self.emit(event)
+        self._tick(self._audio_time, {s: t.speaking for s, t in self.transcribers.items()})
 
     def _decode(self, job) -> None:
         began = time.monotonic()

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import AssistError
-from ..events import AGENT, CUSTOMER, End, Event, Ready, Utterance
-from .analyzer import Analyzer, Sink
+from ..events import AGENT, CUSTOMER, End, Utterance
+from .analyzer import AnalyzedCall, Analyzer, Sink
 
 
-class TranscriptCall:
+class TranscriptCall(AnalyzedCall):
     """One transcribed call: ``run()`` sends every utterance and what the analyzers say of it
     to the sinks, then ``end``, as ``Pipeline.run`` does for audio.
 
@@ -28,42 +28,20 @@ class TranscriptCall:
 
     def __init__(self, utterances: Sequence[Utterance], analyzers: Iterable[Analyzer] = (),
                  sinks: Iterable[Sink] = (), call_id: str | None = None):
+        super().__init__(analyzers, sinks, call_id or uuid.uuid4().hex[:12])
         self.utterances = list(utterances)
-        self.analyzers = list(analyzers)
-        self.sinks = list(sinks)
-        self.call_id = call_id or uuid.uuid4().hex[:12]
-
-    def emit(self, event: Event) -> None:
-        for sink in self.sinks:
-            sink(event)
-
-    def _emit_all(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.emit(event)
 
     def run(self) -> End:
-        for analyzer in self.analyzers:
-            analyzer.warm_up()
-        self.emit(Ready(model="transcript"))
-        for analyzer in self.analyzers:
-            self._emit_all(analyzer.start(self.call_id))
+        self._begin("transcript")
+        quiet = dict.fromkeys({u.speaker for u in self.utterances}, False)
         clock = 0.0
         for utterance in self.utterances:
             clock = max(clock, utterance.start)
-            quiet = dict.fromkeys({u.speaker for u in self.utterances}, False)
-            for analyzer in self.analyzers:
-                self._emit_all(analyzer.tick(clock, quiet))
-            self.emit(utterance)
-            for analyzer in self.analyzers:
-                self._emit_all(analyzer.feed(utterance))
+            self._tick(clock, quiet)
+            self._emit_all([utterance])
             clock = max(clock, utterance.end)
-            for analyzer in self.analyzers:
-                self._emit_all(analyzer.tick(clock, {**quiet, utterance.speaker: True}))
-        for analyzer in self.analyzers:
-            self._emit_all(analyzer.finish(clock))
-        end = End(call=self.call_id, duration=clock)
-        self.emit(end)
-        return end
+            self._tick(clock, {**quiet, utterance.speaker: True})
+        return self._end(clock)
 
 
 # ---------------------------------------------------------------- transcripts from elsewhere
@@ -99,6 +77,8 @@ def read_import(path: Path) -> Iterator[ImportedCall]:
     import``) or CSV (one utterance a row: call, started, agent, speaker, start, end, text)."""
     try:
         raw = path.read_bytes()
+    except FileNotFoundError:
+        raise AssistError(f"no such file: {path}") from None
     except OSError as exc:
         raise AssistError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:

@@ -179,8 +179,6 @@ def import_(file: Path, db: str | None, agent: str | None, phrases_dir: Path | N
     from ..session import import_calls
     from ..store import Store
 
-    if not file.exists():
-        raise AssistError(f"no such file: {file}")
     saved = load_config(flags={"db": db, "agent": agent})
     settings = CallSettings.build(models_toml=models_toml, language=saved.language,
                                   store=True, db=saved.db, agent=saved.agent,

@@ -164,8 +164,6 @@ class PainPointTracker(Analyzer):
 
         if self.store is None:
             return redact(problem).text
-        if call_id is None:
-            return redact(problem, self.store.redaction).text
         return self.store.call_redactor(call_id).derived(problem).text
 
     def feed(self, utterance: Utterance) -> list[Event]:

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 from .emails import spoken_emails
 from .model import Redacted, Redaction, RedactionOptions, apply
-from .numbers import BAR, Run, classify, find_runs
-from .tokens import Token, fold, is_word, tokenize
+from .numbers import BAR, Run, classify, find_runs, words_between
+from .tokens import Token, fold, tokenize
 from .vocab import (
     CUES,
     EMAIL_CUE,
@@ -16,7 +16,6 @@ from .vocab import (
     IBAN,
     MONTHS,
     SEPARATORS,
-    SOFT,
     WRITTEN_EMAIL,
 )
 
@@ -90,9 +89,8 @@ def _also(result: Redacted, removed: list[tuple[str, str]]) -> Redacted:
     removed = [(kind, digits) for kind, digits in removed if len(digits) >= 3]
     if not removed:
         return result
-    tokens = tokenize(fold(result.text))
     spans = []
-    for run in find_runs(tokens, [False] * len(tokens)):
+    for run in _runs_of(result.text):
         kind = next((k for k, digits in removed if len(run.digits) >= 3 and run.digits in digits),
                     None)
         if kind is not None:
@@ -125,10 +123,15 @@ def _back(result: Redacted, offset: int) -> int:
     return offset + shift
 
 
+def _runs_of(text: str) -> list[Run]:
+    """The number runs of a text on its own (no cues, nothing taken)."""
+    tokens = tokenize(fold(text))
+    return find_runs(tokens, [False] * len(tokens))
+
+
 def _digits(text: str) -> str:
     """Every digit a text says, in any spelling."""
-    tokens = tokenize(fold(text))
-    return "".join(run.digits for run in find_runs(tokens, [False] * len(tokens)))
+    return "".join(run.digits for run in _runs_of(text))
 
 
 def find(text: str, options: RedactionOptions) -> list[tuple[str, int, int]]:
@@ -145,7 +148,7 @@ def find(text: str, options: RedactionOptions) -> list[tuple[str, int, int]]:
         spans += [("account", m.start(), m.end()) for m in IBAN.finditer(folded)
                   if iban_valid(m.group())]
     if options.wants("expiry"):
-        spans += _han_expiries(folded, options)
+        spans += _han_expiries(folded)
     tokens = tokenize(folded)
     taken = [any(s <= t.start < e for _, s, e in spans) for t in tokens]
     if options.wants("email"):
@@ -169,7 +172,7 @@ def iban_valid(text: str) -> bool:
     return 15 <= len(code) <= 34 and int(digits) % 97 == 1
 
 
-def _han_expiries(text: str, options: RedactionOptions) -> list[tuple[str, int, int]]:
+def _han_expiries(text: str) -> list[tuple[str, int, int]]:
     """二七年四月 / 2028年11月 named as a card's expiry."""
     found = []
     for m in HAN_EXPIRY.finditer(text):
@@ -188,11 +191,15 @@ def _month_expiries(tokens: list[Token], runs: list[Run], text: str, options: Re
         run = starts.get(i + 1)
         if tok.low not in MONTHS or run is None or len(run.digits) not in (2, 4) or run.kind:
             continue
-        back = [t for t in tokens[max(0, i - options.window):i]]
-        before = text[back[0].start:tok.start].lower() if back else ""
-        if _EXPIRY_CUE.search(before):
+        if _EXPIRY_CUE.search(_words_before(tokens, i, text, options.window)):
             found.append(("expiry", tok.start, run.end))
     return found
+
+
+def _words_before(tokens: list[Token], i: int, text: str, window: int) -> str:
+    """The ``window`` tokens before token ``i``, as lower-case text."""
+    back = tokens[max(0, i - window):i]
+    return text[back[0].start:tokens[i].start].lower() if back else ""
 
 
 def _run_spans(runs: list[Run], tokens: list[Token], options: RedactionOptions
@@ -220,11 +227,9 @@ def _written_expiries(tokens: list[Token], taken: list[bool], runs: list[Run], t
     for i, tok in enumerate(tokens):
         if tok.kind != "mmyy" or taken[i]:
             continue
-        back = [t for t in tokens[max(0, i - options.window):i] if t.text != BAR]
-        before = text[back[0].start:tok.start].lower() if back else ""
         card = next((r for r in reversed(runs) if r.last < i), None)
-        after_card = card is not None and card.kind == "card" and sum(
-            1 for t in tokens[card.last + 1:i] if is_word(t) and t.low not in SOFT) <= 3
-        if _EXPIRY_CUE.search(before) or after_card:
+        after_card = card is not None and card.kind == "card" \
+            and words_between(tokens, card.last + 1, i) <= 3
+        if _EXPIRY_CUE.search(_words_before(tokens, i, text, options.window)) or after_card:
             found.append(("expiry", tok.start, tok.end))
     return found

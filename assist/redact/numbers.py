@@ -257,7 +257,12 @@ def _expiry_after_card(run: Run, previous: Run | None, tokens: list[Token]) -> b
 
 def _words_between(tokens: list[Token], a: Run, b: Run) -> int:
     """Words that are not soft between two runs."""
-    return sum(1 for t in tokens[a.last + 1:b.first] if is_word(t) and t.low not in SOFT)
+    return words_between(tokens, a.last + 1, b.first)
+
+
+def words_between(tokens: list[Token], start: int, stop: int) -> int:
+    """Words that are not soft among ``tokens[start:stop]``."""
+    return sum(1 for t in tokens[start:stop] if is_word(t) and t.low not in SOFT)
 
 
 def _cued(run: Run, n: int, before: str, tokens: list[Token]) -> str | None:

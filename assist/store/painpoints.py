@@ -95,8 +95,7 @@ def save_painpoint_item(store: Store, painpoint_id: str | None, call_id: str | N
     context (the three digits asked for a turn before stay out); returns its row id and
     the text as stored.  While the database is away the problem is spooled (row None) and
     written with the call's other spooled events."""
-    kept = store.call_redactor(call_id).derived(text).text if call_id else \
-        redact(text, store.redaction).text
+    kept = store.call_redactor(call_id).derived(text).text
     try:
         with _reasoned(), store.engine.begin() as conn:
             row = conn.execute(painpoint_items.insert().values(

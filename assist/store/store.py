@@ -199,10 +199,12 @@ class Store:
         """The redaction context of a call (its turns so far, both speakers): whatever the
         store keeps of the call (an utterance, a flag, a pain-point item) is redacted with
         it.  Forgotten when the call's sink closes (``forget_call``)."""
-        if call_id is None:
+        if call_id is None:  # no call to remember: no context
             return Redactor(self.redaction)
         with self._redactors_lock:
-            return self._redactors.setdefault(call_id, Redactor(self.redaction))
+            if call_id not in self._redactors:
+                self._redactors[call_id] = Redactor(self.redaction)
+            return self._redactors[call_id]
 
     def forget_call(self, call_id: str | None) -> None:
         with self._redactors_lock:
