@@ -172,14 +172,54 @@ def _digit_next(tokens: list[Token], i: int) -> bool:
 
 def classify(runs: list[Run], tokens: list[Token], text: str, options: RedactionOptions) -> None:
     previous: Run | None = None  # the last run that was sensitive or long enough to claim a cue
+    befores = []
     for run in runs:
         before = _before(run, previous, tokens, text, options)
+        befores.append(before)
         run.kind = _kind(run, tokens, text, before, previous, options)
         if run.kind and run.kind != "last4" or len(run.digits) >= 3:
             previous = run
         if run.kind == "last4":
             run.kind = None
     _luhn_chains(runs, tokens, options)
+    for run, before in zip(runs, befores, strict=True):
+        if run.kind is None:
+            run.kind = _answer_fragment(run, before, tokens)
+
+
+# the fewest digits of an answer to "the three digits on the back?" (or the card, the
+# account) that are still part of it: recognition often writes only some of a read-out's
+# digits ("6." for "six one nine", "four, one..." for a card number)
+FRAGMENT_DIGITS = {"cvv": 1, "card": 2, "account": 2}
+
+
+def _answer_fragment(run: Run, before: str, tokens: list[Token]) -> str | None:
+    """What a number too short for its cue is when it answers a question of an earlier turn
+    (the turn itself names nothing) and nothing else in the answer took the question."""
+    said = tokens[run.first:run.last + 1]
+    after = [t.low for t in tokens[run.last + 1:run.last + 3]]
+    if _plain_amount(run, tokens) or any(a in AMOUNT_AFTER for a in after):
+        return None  # "two to three working days"
+    if any(t.low in SOUND_ALIKES for t in said) or (len(run.digits) == 1 and said[0].kind != "digit"):
+        return None  # a guess of the recogniser's, or 一 in 稍等一下: a word, not a fragment
+    here = before.rsplit(BAR, 1)[-1]
+    if BAR not in before or _cues(here, ""):
+        return None
+    cues = _cues(before, "")
+    if not cues or cues[0] not in FRAGMENT_DIGITS or "last4" in cues:
+        return None
+    return cues[0] if len(run.digits) >= FRAGMENT_DIGITS[cues[0]] else None
+
+
+def _plain_amount(run: Run, tokens: list[Token]) -> bool:
+    """A price, a quantity, a time or a year, by the words right around the run."""
+    n = len(run.digits)
+    prev_tok = tokens[run.first - 1].low if run.first else ""
+    next_tok = tokens[run.last + 1].low if run.last + 1 < len(tokens) else ""
+    if prev_tok in CURRENCY or next_tok in AMOUNT_AFTER or (next_tok == ":" and n <= 2):
+        return True
+    return n == 4 and run.digits[:2] in ("19", "20") and (prev_tok in YEAR_BEFORE
+                                                           or prev_tok in MONTHS)
 
 
 def _before(run: Run, previous: Run | None, tokens: list[Token], text: str,
@@ -222,10 +262,7 @@ def _kind(run: Run, tokens: list[Token], text: str, before: str, previous: Run |
           options: RedactionOptions) -> str | None:
     n = len(run.digits)
     prev_tok = tokens[run.first - 1].low if run.first else ""
-    next_tok = tokens[run.last + 1].low if run.last + 1 < len(tokens) else ""
-    if prev_tok in CURRENCY or next_tok in AMOUNT_AFTER or (next_tok == ":" and n <= 2):
-        return None
-    if n == 4 and run.digits[:2] in ("19", "20") and (prev_tok in YEAR_BEFORE or prev_tok in MONTHS):
+    if _plain_amount(run, tokens):
         return None
     if previous is not None and previous.kind == "sortcode" and previous.total == 6 \
             and 4 <= n <= 10 and _words_between(tokens, previous, run) <= 4:

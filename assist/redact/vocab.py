@@ -91,7 +91,7 @@ CUES: list[tuple[str, re.Pattern[str]]] = [
                        r"\bpost ?code\b|\bzip\b|\bpromo\b|\bvoucher\b|\bdiscount\b|\bcoupon\b|"
                        r"订单|单号|快递|工单|编号")),
     ("amount", _cue(r"\bprices?\b|\bcosts?\b|\bcharged?\b|\bpaid\b|\btotal\b|\bfees?\b|"
-                          r"\bbill\b|\bbalance\b|\bamount\b|\brefund\b|£|\$|€|价格|金额|扣了|花了")),
+                          r"\bbill\b|\bbalance\b|\bamount\b|£|\$|€|价格|金额|扣了|花了")),
 ]
 EMAIL_CUE = _cue(r"\be-?mail\b|\baddress\b|邮箱|电子邮件")
 
