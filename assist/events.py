@@ -112,6 +112,7 @@ class Flag(Event):
     matcher: str = ""
     span: tuple[int, int] | None = None
     final: bool = True
+    confidence: float = 1.0  # exact 1.0; fuzzy: the alignment's; semantic: the classifier's
 
 
 @dataclass

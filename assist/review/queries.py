@@ -57,7 +57,7 @@ def call_flags(store: Store, call_id: str | None = None, call_ids: list[str] | N
     return [FlagView(row.call_id, row.seq, row.phrase, row.speaker, _scrub(store, row.text),
                      row.start, row.end, row.severity, row.suggestion, row.utterance_seq,
                      row.verdict, _scrub(store, row.note), row.reviewer, row.span_start,
-                     row.span_end) for row in rows]
+                     row.span_end, row.matcher, row.confidence) for row in rows]
 
 
 def flag_contexts(store: Store, call_id: str, before: int = 2, after: int = 2) -> list[FlagContext]:

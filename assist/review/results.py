@@ -61,6 +61,8 @@ class FlagView:
     reviewer: str | None = None
     span_start: int | None = None
     span_end: int | None = None
+    matcher: str | None = None
+    confidence: float | None = None  # None: stored before flags had one
 
     @property
     def span(self) -> tuple[int, int] | None:

@@ -74,7 +74,7 @@ def read_flags(store: Store, call_id: str | None = None, call_ids: list[str] | N
     f, r = flags.c, reviews.c
     query = (select(f.call_id, f.seq, f.phrase, f.speaker, f.text, f.start, f.end, f.severity,
                     f.suggestion, f.utterance_seq, r.verdict, r.note, r.reviewer, f.span_start,
-                    f.span_end)
+                    f.span_end, f.matcher, f.confidence)
              .select_from(flags.outerjoin(reviews,
                                           and_(r.call_id == f.call_id, r.flag_seq == f.seq)))
              .order_by(f.call_id, f.seq))

@@ -87,6 +87,7 @@ flags = Table(
     Column("span_start", Integer),
     Column("span_end", Integer),
     Column("t", Float),
+    Column("confidence", Float),  # v5
     UniqueConstraint("call_id", "seq", name="uq_flags_call_seq"),
     Index("ix_flags_phrase", "phrase"),  # v2
 )
@@ -240,6 +241,11 @@ def _v4(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v5(conn: Connection) -> None:
+    """Flag confidence: how sure the matcher was (older flags: NULL)."""
+    _add_column(conn, "flags", Column("confidence", Float))
+
+
 def _add_column(conn: Connection, table: str, column: Column) -> None:
     quote = conn.dialect.identifier_preparer.quote
     kind = column.type.compile(dialect=conn.dialect)
@@ -258,5 +264,6 @@ MIGRATIONS: list[Migration] = [
     Migration(2, "suggestion feedback, teams, call duration/host, pain points, indexes", _v2),
     Migration(3, "pain-point items (tracker state)", _v3),
     Migration(4, "pain-point runs (re-clustering across machines)", _v4),
+    Migration(5, "flag confidence", _v5),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

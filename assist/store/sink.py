@@ -162,7 +162,8 @@ class StoreSink:
                 "text": redact(event.text, self.store.redaction, context=said).text,
                 "start": event.start, "end": event.end, "severity": event.severity,
                 "suggestion": event.suggestion, "matcher": event.matcher,
-                "span_start": span[0], "span_end": span[1], "t": event.t, "redacted": True}
+                "span_start": span[0], "span_end": span[1], "t": event.t,
+                "confidence": event.confidence, "redacted": True}
 
     def _next(self, kind: str) -> int:
         self._seq[kind] += 1

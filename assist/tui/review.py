@@ -36,7 +36,7 @@ from .keybar import KeyBar
 from .messages import CallLoaded, CallsLoaded, ReviewSaved
 from .shared import SteadyScreen, StoreHandle, TitleBar, failure
 from .transcript import Transcript, UtteranceEntry
-from .widgets import SEVERITY_STYLES, clock_text, flag_card
+from .widgets import SEVERITY_STYLES, clock_text, evidence_text, flag_card
 
 if TYPE_CHECKING:
     from ..review import CallDetail, FlagView
@@ -65,7 +65,9 @@ def as_flag(view: FlagView, why: str = "") -> Flag:
     """A stored flag as the live screen's widgets draw it."""
     return Flag(phrase=view.phrase, speaker=view.speaker or AGENT, text=view.text or "",
                 start=view.start or 0.0, end=view.end or 0.0, severity=view.severity or "medium",
-                suggestion=view.suggestion or "", why=why, span=view.span)
+                suggestion=view.suggestion or "", why=why, span=view.span,
+                matcher=view.matcher or "",
+                confidence=view.confidence if view.confidence is not None else -1.0)
 
 
 # ---------------------------------------------------------------- the call list
@@ -338,8 +340,12 @@ class CallScreen(Screen[None]):
             card.set_classes("-empty")
             card.border_title = card.border_subtitle = None
         else:
-            body = flag_card(as_flag(view, self.why.get(view.phrase, "")))
-            parts: list[Content | str] = [body, "\n", verdict_text(view)]
+            flag = as_flag(view, self.why.get(view.phrase, ""))
+            parts: list[Content | str] = [flag_card(flag)]
+            if flag.matcher:  # how sure the matcher was: a coach weighs a paraphrase differently
+                parts += ["\n", Content.assemble(("Found ", "bold"),
+                                                  (evidence_text(flag), "$text-muted"))]
+            parts += ["\n", verdict_text(view)]
             if view.note:
                 parts += ["\n", Content.styled("Note ", "bold"), view.note]
             card.update(Content.assemble(*parts))

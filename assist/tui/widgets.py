@@ -270,6 +270,19 @@ def flag_card(flag: Flag) -> Content:
     return Content.assemble(*parts)
 
 
+MATCHER_WORDS = {"exact": "the exact words", "fuzzy": "words that sound alike",
+                 "semantic": "a paraphrase"}
+
+
+def evidence_text(flag: Flag) -> str:
+    """How the flag was found and how sure the matcher is ("a paraphrase · 81% sure");
+    empty for a flag stored before flags had a confidence (negative)."""
+    how = MATCHER_WORDS.get(flag.matcher, flag.matcher)
+    if flag.confidence < 0:
+        return how
+    return f"{how} · {flag.confidence:.0%} sure" if how else f"{flag.confidence:.0%} sure"
+
+
 # ---------------------------------------------------------------- knowledge base
 
 
