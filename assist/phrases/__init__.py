@@ -13,8 +13,10 @@ entry, so an utterance gets at most one flag per phrase:
 - **semantic**: each sentence of the utterance (long ones as sliding windows) is
   embedded in one batch and scored by a small classifier fitted at load on the
   pack's ``examples`` (against its ``not`` and ``neutral`` lines); a window must
-  also resemble an example more than any ``not`` line.  It only looks where the
-  patterns found nothing.
+  also resemble an example more than any ``not`` line, and (the evidence gate) be
+  nearer an example than any line of the pack's ``neutral`` and ``ordinary`` everyday
+  agent talk, so "it's been twelve working days" is not "as I already said".  It only
+  looks where the patterns found nothing.  Every flag carries a ``confidence``.
 
 Pattern and fuzzy matching run a compiled automaton of each pattern over the
 normalised words; only the stretch around the pattern's own words is searched.

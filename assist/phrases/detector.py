@@ -51,6 +51,7 @@ class _PackIndex:
     example_owner: list[int] = field(default_factory=list)
     nots: Any = None
     not_owner: list[int] = field(default_factory=list)
+    plain: Any = None  # the pack's neutral (and, with the evidence gate, ordinary) lines
     classifier: SoftmaxClassifier | None = None
     semantic_ok: bool | None = None
     encoder: Any = None  # the embedding model, or a CharGramEncoder when it cannot read the pack
@@ -141,8 +142,15 @@ class PhraseDetector(Analyzer):
                 index.not_owner = [i for i, _ in nots]
                 index.examples = self._encode([t for _, t in examples], index.encoder)
                 index.nots = self._encode([t for _, t in nots], index.encoder) if nots else None
+                plain = self._plain_lines(index.pack)
+                index.plain = self._encode(plain, index.encoder) if plain else None
                 index.classifier = self._fit(index)
         return index.semantic_ok
+
+    def _plain_lines(self, pack: Pack) -> list[str]:
+        """What the classifier's 'none' learns from besides ``not``; the evidence gate's yardstick."""
+        ordinary = pack.ordinary if self.options.semantic_evidence else ()
+        return list(pack.neutral) + list(ordinary)
 
     def _knobs(self, index: _PackIndex) -> tuple[float, float, float]:
         """Scale, threshold and floor for a pack: the model's, or the n-gram fallback's."""
@@ -166,9 +174,9 @@ class PhraseDetector(Analyzer):
         if index.nots is not None:
             parts.append(index.nots)
             labels += [none] * len(index.nots)
-        if index.pack.neutral:
-            parts.append(self._encode(list(index.pack.neutral), index.encoder))
-            labels += [none] * len(index.pack.neutral)
+        if index.plain is not None:
+            parts.append(index.plain)
+            labels += [none] * len(index.plain)
         opts = self.options
         return SoftmaxClassifier.fit(np.concatenate(parts) * self._knobs(index)[0],
                                      np.asarray(labels), none + 1, opts.semantic_epochs,
@@ -270,22 +278,25 @@ class PhraseDetector(Analyzer):
     def _fuzzy(self, index: _PackIndex, entry: Entry, norm: Normalized) -> Hit | None:
         words = norm.words
         present = set(words)
-        best = None
+        best: tuple[int, int, float] | None = None
         for pattern, graph, near in index.graphs.get(entry.id, ()):
             if not _fuzzy_possible(graph, present) or (near and not near.literals & present):
                 continue
             span = self._fuzzy_pattern(index, entry, pattern, graph, near, words, norm.starts)
             if span and (best is None or span < best):
                 best = span
-        return Hit(entry, "fuzzy", norm.span(*best)) if best else None
+        return Hit(entry, "fuzzy", norm.span(*best[:2]), best[2]) if best else None
 
     def _fuzzy_pattern(self, index: _PackIndex, entry: Entry, pattern: Pattern,
                        graph: PatternGraph, near: PatternGraph | None, words: Sequence[str],
-                       starts: frozenset[int]) -> tuple[int, int] | None:
+                       starts: frozenset[int]) -> tuple[int, int, float] | None:
+        """(first, last, confidence) of the pattern heard with errors; confidence falls
+        from 1 with the alignment's cost per pattern word."""
         found = [h for h in [fuzzy_find(graph, words, self.options, starts)]
                  if h and not self._literal_sense(index, entry, words, h)]
         if near is None:
-            return (found[0].first, found[0].last) if found else None
+            return (found[0].first, found[0].last, self._fuzzy_confidence(graph, found[0])
+                    ) if found else None
         # "A within N words of B": one side heard with errors, the other as it is or also so
         other = [h for h in [fuzzy_find(near, words, self.options, starts)]
                  if h and not self._literal_sense(index, entry, words, h)]
@@ -293,7 +304,16 @@ class PhraseDetector(Analyzer):
             return None
         side_a = graph_spans(graph, words, starts) + [(h.first, h.last) for h in found]
         side_b = graph_spans(near, words, starts) + [(h.first, h.last) for h in other]
-        return _near(side_a, side_b, pattern.distance + 1) if side_a and side_b else None
+        span = _near(side_a, side_b, pattern.distance + 1) if side_a and side_b else None
+        if span is None:
+            return None
+        heard = [self._fuzzy_confidence(graph, h) for h in found]
+        heard += [self._fuzzy_confidence(near, h) for h in other]
+        return span[0], span[1], min(heard)
+
+    def _fuzzy_confidence(self, graph: PatternGraph, hit: FuzzyHit) -> float:
+        words = max(1, hit.last - hit.first + 1)
+        return round(max(0.0, 1.0 - hit.cost / words), 3)
 
     def _literal_sense(self, index: _PackIndex, entry: Entry, words: Sequence[str],
                        found: FuzzyHit) -> bool:
@@ -368,6 +388,7 @@ class PhraseDetector(Analyzer):
         probs = index.classifier.predict(vectors * scale)  # windows x classes
         sims = vectors @ index.examples.T  # windows x examples
         nsims = vectors @ index.nots.T if index.nots is not None else None
+        plain = self._plain_near(index, vectors)
         owner = np.asarray(index.example_owner)
         not_owner = np.asarray(index.not_owner)
         hits = []
@@ -381,11 +402,28 @@ class PhraseDetector(Analyzer):
                 held = np.full(len(windows), -1.0)
             prob = probs[:, e_idx]
             ok = ((prob >= (entry.threshold or threshold))
-                  & (near >= floor) & (near - held >= opts.semantic_margin))
+                  & (near >= floor) & (near - held >= opts.semantic_margin)
+                  & (near - plain >= opts.evidence_margin))
             if ok.any():
                 w = int(np.argmax(np.where(ok, prob, -1.0)))
                 hits.append(Hit(entry, "semantic", norm.span(*windows[w]), float(prob[w])))
         return hits
+
+    def _plain_near(self, index: _PackIndex, vectors):
+        """Per window, the similarity of the nearest ordinary line; -1 where the gate is off.
+
+        The evidence gate: a linear classifier is confident far from anything it was
+        fitted on, so ordinary talk about cash machines or working days can land on
+        a phrase's side of its boundary.  A window must also be nearer one of the
+        phrase's examples than any line of everyday agent talk (by ``evidence_margin``).
+        The n-gram fallback is lexical already: it sees only the pack's own words.
+        """
+        import numpy as np
+
+        if (not self.options.semantic_evidence or index.plain is None
+                or isinstance(index.encoder, CharGramEncoder)):
+            return np.full(len(vectors), -1.0)
+        return (vectors @ index.plain.T).max(axis=1)
 
     # ---- flags and streaming
 
@@ -399,7 +437,7 @@ class PhraseDetector(Analyzer):
                 phrase=hit.entry.id, speaker=speaker, text=text[hit.span[0]:hit.span[1]],
                 start=first, end=last, severity=hit.entry.severity,
                 suggestion=hit.entry.say_instead[0], why=hit.entry.why, matcher=hit.matcher,
-                span=hit.span,
+                span=hit.span, confidence=round(hit.score, 3),
             ))
         return flags
 

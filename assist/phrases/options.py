@@ -25,6 +25,12 @@ class DetectorOptions:
         semantic_floor: cosine similarity to some example of the phrase also needed, so
             talk unlike anything in the pack never fires.
         semantic_margin: how much closer than the nearest ``not`` line the best example must be.
+        semantic_evidence: the evidence gate: the pack's ``ordinary`` lines (everyday agent
+            talk) join the classifier's negatives, and a window must be nearer an example of
+            the phrase than any ``neutral`` or ``ordinary`` line by ``evidence_margin``.
+            False: the matcher as it was before the gate (a benchmark's "before").
+        evidence_margin: how much nearer (cosine) the best example must be than the nearest
+            ordinary line (negative: it may be a little farther).
         semantic_scale: embedding scale fed to the classifier (its inverse temperature).
         semantic_epochs: gradient steps when fitting the classifier at load.
         semantic_l2: weight decay of the classifier.
@@ -56,6 +62,8 @@ class DetectorOptions:
     semantic_threshold: float = 0.7
     semantic_floor: float = 0.3
     semantic_margin: float = 0.0
+    semantic_evidence: bool = True
+    evidence_margin: float = -0.05  # bench/phrases.py --tune, on dev lines and dev calls
     semantic_scale: float = 5.0
     semantic_epochs: int = 200
     semantic_l2: float = 1e-3

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MATCHERS = ("exact", "fuzzy", "semantic")
 SEVERITIES = ("low", "medium", "high")
 ENTRY_SPEAKERS = (AGENT, CUSTOMER, "any")
-PACK_KEYS = {"language", "description", "neutral", "phrase"}
+PACK_KEYS = {"language", "description", "neutral", "ordinary", "phrase"}
 ENTRY_KEYS = {
     "id", "severity", "speaker", "why", "say_instead", "patterns", "regex", "examples", "not",
     "allow",
@@ -94,6 +94,9 @@ class Pack:
     entries: list[Entry]
     description: str = ""
     neutral: tuple[str, ...] = ()  # ordinary lines: negatives for the semantic matcher
+    # everyday agent talk across the topics: the semantic matcher's evidence gate (a window
+    # must be nearer a phrase's examples than any of these) and more negatives for it
+    ordinary: tuple[str, ...] = ()
 
     @property
     def script(self) -> str:
@@ -285,11 +288,15 @@ def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines
             problems.append(PackProblem(
                 file, lines.entry(idx), f"duplicate id '{ident}' (first at line {seen[ident]})"))
         seen.setdefault(ident, lines.entry(idx))
-    neutral = _str_list(data.get("neutral", []))
-    if neutral is None:
-        problems.append(PackProblem(file, lines.key(None, "neutral"),
-                                    "'neutral' must be a list of strings"))
-    pack = Pack(path, language, entries, str(data.get("description", "")), neutral or ())
+    plain: dict[str, tuple[str, ...]] = {}
+    for key in ("neutral", "ordinary"):
+        value = _str_list(data.get(key, []))
+        if value is None:
+            problems.append(PackProblem(file, lines.key(None, key),
+                                        f"'{key}' must be a list of strings"))
+        plain[key] = value or ()
+    pack = Pack(path, language, entries, str(data.get("description", "")), plain["neutral"],
+                plain["ordinary"])
     return pack, problems, lines
 
 
