@@ -51,6 +51,10 @@ def _table(rows: list[list[str]], headers: list[str], widths: list[int]) -> str:
     return "\n".join(lines)
 
 
+no_semantic_option = click.option(
+    "--no-semantic", is_flag=True, help="Exact and fuzzy matchers only: no embedding model is loaded.")
+
+
 @click.group(cls=AssistGroup, name="phrases", help="Banned phrases: check text, lint phrase packs, list phrases.")
 def phrases() -> None:
     pass
@@ -64,8 +68,7 @@ def phrases() -> None:
               help='Read {"speaker": .., "text": ..} lines on stdin; print one '
                    '{"text": .., "flags": [..]} line per input line, in order.')
 @phrases_option
-@click.option("--no-semantic", is_flag=True,
-              help="Exact and fuzzy matchers only: no embedding model is loaded.")
+@no_semantic_option
 def check(text: str | None, speaker: str, jsonl: bool, phrases_dir: Path | None,
           no_semantic: bool) -> None:
     if jsonl and text is not None:
@@ -185,3 +188,46 @@ def learn(db: str | None, phrase_id: str | None, dry_run: bool, phrases_dir: Pat
             continue
         path, added = add_allow_lines(phrases_dir, pid, lines)
         click.echo(f"{pid}: {added} new 'allow' line(s) in {path}")
+
+
+@phrases.command(help="What-if on stored calls: re-run their transcripts against the current "
+                      "packs and print the flags that would appear (+) and disappear (-) "
+                      "compared with the flags stored at the time. Nothing is written.")
+@db_option
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Only calls started on or after this day.")
+@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="At most this many calls, newest first.")
+@click.option("--jsonl", is_flag=True,
+              help='One {"change": "+"|"-", "call", "utterance", "phrase", "text", "matcher", '
+                   '"confidence", "said"} line per changed flag.')
+@phrases_option
+@no_semantic_option
+def replay(db: str | None, since, limit: int, jsonl: bool, phrases_dir: Path | None,
+           no_semantic: bool) -> None:
+    from dataclasses import asdict
+
+    from ..phrases.whatif import replay_stored
+    from ..store import open_for
+
+    store = open_for(db, write=False)  # an unreachable store fails here, in one line
+    try:
+        detector = _detector(phrases_dir, not no_semantic)
+        changes = []
+        for change in replay_stored(store, detector, since=since, limit=limit):
+            if jsonl:
+                click.echo(json.dumps(asdict(change), ensure_ascii=False))
+            changes.append(change)
+    finally:
+        store.close()
+    if jsonl:
+        return
+    if not changes:
+        click.echo("no change: the current packs raise exactly the stored flags")
+        return
+    rows = [[c.change, c.call, str(c.utterance), c.phrase, c.matcher,
+             "" if c.confidence is None else f"{c.confidence:.2f}", c.said] for c in changes]
+    click.echo(_table(rows, ["", "call", "utt", "phrase", "matcher", "conf", "said"],
+                      [1, 12, 4, 20, 8, 5, 60]))
+    added = sum(c.change == "+" for c in changes)
+    click.echo(f"{added} would appear, {len(changes) - added} would disappear")
