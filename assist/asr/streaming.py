@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import deque
 from collections.abc import Sequence
@@ -59,6 +60,10 @@ class AsrOptions:
             speculatively; if the speaker goes on, the result is thrown away.
         min_speech: utterances shorter than this are dropped (clicks, breaths).
         pre_roll: seconds of audio kept before the detected onset.
+        left_context: seconds of this speaker's audio before an utterance that its
+            final decode also hears, when the speaker spoke in them (a number read
+            in groups: each group alone is a few digits Whisper guesses at); only
+            the words inside the utterance are kept.
         partial_every: seconds of new speech between partial decodes.
         max_utterance: an utterance is cut at this length even without a pause.
         beam_size: beam for the final decode (partials are greedy).
@@ -73,6 +78,7 @@ class AsrOptions:
     early_silence: float = 0.2
     min_speech: float = 0.25
     pre_roll: float = 0.2
+    left_context: float = 3.0
     partial_every: float = 0.5
     max_utterance: float = 15.0
     beam_size: int = 1
@@ -91,6 +97,7 @@ class DecodeJob:
     ready_at: float  # audio time at which the job became due (for scheduling fairness)
     seq: int = 0
     early: bool = False  # a speculative final, started before the pause is long enough
+    keep_from: float | None = None  # words before this audio time are left context, not this utterance
 
 
 _WORD_KEY = re.compile(r"[^\w']+")
@@ -110,15 +117,46 @@ def agreed_prefix(a: list[str], b: list[str]) -> int:
     return n
 
 
+def _repeats(tokens: list[str], i: int, n: int) -> int:
+    """How many times the run tokens[i:i+n] occurs back to back from i."""
+    count = 1
+    while tokens[i + count * n: i + (count + 1) * n] == tokens[i: i + n]:
+        count += 1
+    return count
+
+
+# a run of n words said this many times in a row is a decoder loop, not speech
+_LOOP_REPEATS = {1: 6, 2: 4}
+
+
 def looks_looped(text: str) -> bool:
-    """True when a run of three or more words repeats back to back, a decoder loop."""
+    """True when the decoder looped: a run of three or more words repeats back to
+    back, or one or two words repeat more often than anyone says them."""
     tokens = [_key(w) for w in text.split()]
-    n_max = len(tokens) // 2
-    for n in range(3, n_max + 1):
-        for i in range(len(tokens) - 2 * n + 1):
-            if tokens[i : i + n] == tokens[i + n : i + 2 * n]:
+    for n in range(1, len(tokens) // 2 + 1):
+        need = _LOOP_REPEATS.get(n, 2)
+        for i in range(len(tokens) - need * n + 1):
+            if _repeats(tokens, i, n) >= need:
                 return True
     return False
+
+
+def unlooped(words: list[str]) -> list[int]:
+    """Indices of the words to keep so that every looped run is said once."""
+    tokens = [_key(w) for w in words]
+    out: list[int] = []
+    i = 0
+    while i < len(words):
+        for n in range(1, (len(words) - i) // 2 + 1):
+            count = _repeats(tokens, i, n)
+            if count >= _LOOP_REPEATS.get(n, 2):
+                out += range(i, i + n)
+                i += count * n
+                break
+        else:
+            out.append(i)
+            i += 1
+    return out
 
 
 # Whisper's favourite inventions on noise; dropped only when the decode is unsure anyway.
@@ -139,6 +177,15 @@ class _Speech:
     shown: list[str] = field(default_factory=list)
     early: DecodeJob | None = None
     early_result: list[Utterance] | None = None
+    left: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # context before it
+
+    def job(self, speaker: str, audio: np.ndarray, ready_at: float, seq: int, early: bool = False) -> DecodeJob:
+        """A final decode of ``audio`` (this utterance's), heard after its left context."""
+        start = self.start_sample / SAMPLE_RATE
+        if not len(self.left):
+            return DecodeJob(speaker, "final", audio, start, ready_at, seq, early=early)
+        return DecodeJob(speaker, "final", np.concatenate([self.left, audio]),
+                         start - len(self.left) / SAMPLE_RATE, ready_at, seq, early=early, keep_from=start)
 
 
 class StreamingTranscriber:
@@ -159,6 +206,7 @@ class StreamingTranscriber:
         self.language: str | None = self.options.language
         self._seq = 0
         self._vad_cursor = 0  # samples already judged by the VAD
+        self._last_end: int | None = None  # sample where the last utterance's audio ended
 
     # ------------------------------------------------------------ audio in
 
@@ -182,7 +230,7 @@ class StreamingTranscriber:
         """Keep a short history so an utterance starts a little before the VAD onset."""
         self.history.append(audio)
         self.history_samples += len(audio)
-        keep = int((self.options.pre_roll + 0.1) * SAMPLE_RATE) + VAD_WINDOW * 4
+        keep = int((self.options.pre_roll + self.options.left_context + 0.1) * SAMPLE_RATE) + VAD_WINDOW * 4
         while self.history and self.history_samples - len(self.history[0]) >= keep:
             self.history_samples -= len(self.history.popleft())
 
@@ -211,9 +259,8 @@ class StreamingTranscriber:
         speech = self.speech
         assert speech is not None
         self._seq += 1
-        job = DecodeJob(self.speaker, "final", np.concatenate(speech.chunks),
-                        speech.start_sample / SAMPLE_RATE, self.samples_in / SAMPLE_RATE,
-                        self._seq, early=True)
+        job = speech.job(self.speaker, np.concatenate(speech.chunks), self.samples_in / SAMPLE_RATE,
+                         self._seq, early=True)
         speech.early = job
         self.finals.append(job)
 
@@ -231,6 +278,9 @@ class StreamingTranscriber:
         history_start = self.samples_in - len(history)
         start = max(start, history_start)
         speech = _Speech(start_sample=start)
+        reach = int(self.options.left_context * SAMPLE_RATE)
+        if reach and self._last_end is not None and start - self._last_end < reach:
+            speech.left = history[max(0, start - reach - history_start): start - history_start]
         head = history[start - history_start :]
         speech.chunks.append(head)
         speech.samples = len(head)
@@ -240,7 +290,9 @@ class StreamingTranscriber:
     def _end(self, trim: int) -> None:
         speech, self.speech = self.speech, None
         self.silence_windows = 0
+        self.vad.reset()  # a state carried across a call drifts: quiet speech stops rising past onset
         assert speech is not None
+        self._last_end = self._vad_cursor - trim
         if speech.early is not None:
             # the speculative decode covered this very utterance: use it
             if speech.early_result is not None:
@@ -257,8 +309,7 @@ class StreamingTranscriber:
         if voiced / SAMPLE_RATE < self.options.min_speech:
             return
         self._seq += 1
-        self.finals.append(DecodeJob(self.speaker, "final", audio, speech.start_sample / SAMPLE_RATE,
-                                     self.samples_in / SAMPLE_RATE, self._seq))
+        self.finals.append(speech.job(self.speaker, audio, self.samples_in / SAMPLE_RATE, self._seq))
 
     def flush(self) -> None:
         """End of input: whatever is being said becomes a final job."""
@@ -355,9 +406,10 @@ class StreamingTranscriber:
         words = " ".join(s.text.strip() for s in segments if self._keep(s)).split()
         agreed = agreed_prefix(speech.hypothesis, words)
         speech.hypothesis = words
-        if agreed > len(speech.committed):
-            speech.committed = words[:agreed]
         committed = speech.committed
+        # agreed words are a promise: they only grow, by words that also follow them now
+        if agreed > len(committed) and agreed_prefix(committed, words) == len(committed):
+            speech.committed = committed = committed + words[len(committed):agreed]
         # The tentative tail is shown only while the newest decode still agrees with
         # everything committed; otherwise the screen keeps the committed words alone.
         extends = agreed_prefix(committed, words) == len(committed)
@@ -369,19 +421,29 @@ class StreamingTranscriber:
                         stable=len(committed))]
 
     def _decode_final(self, job: DecodeJob) -> list[Utterance]:
+        words, info = self._final_words(job)
+        if not words and job.keep_from is not None:
+            # heard after its context the utterance vanished (the decoder ended on the
+            # context, or timed the words into it): decode it alone
+            alone = dataclasses.replace(job, audio=job.audio[round((job.keep_from - job.offset) * SAMPLE_RATE):],
+                                        offset=job.keep_from, keep_from=None)
+            words, info = self._final_words(alone)
+        words = [words[i] for i in unlooped([w.word for w in words])]
+        text = " ".join(w.word for w in words).strip()
+        if not text:
+            return []
+        language = info.language if info is not None else self.language
+        return [Utterance(speaker=self.speaker, start=words[0].start, end=words[-1].end, text=text,
+                          words=words, language=language)]
+
+    def _final_words(self, job: DecodeJob) -> tuple[list[Word], Any]:
         segments, info = self._transcribe(job.audio, final=True)
         if self.options.language is None and info is not None:
             self.language = info.language
-        kept = [s for s in segments if self._keep(s)]
-        text = " ".join(s.text.strip() for s in kept).strip()
-        if not text:
-            return []
         words = [
             Word(job.offset + w.start, job.offset + w.end, w.word.strip(), w.probability)
-            for s in kept for w in (s.words or [])
+            for s in segments if self._keep(s) for w in (s.words or []) if w.word.strip()
         ]
-        start = words[0].start if words else job.offset + kept[0].start
-        end = words[-1].end if words else job.offset + kept[-1].end
-        language = info.language if info is not None else self.language
-        return [Utterance(speaker=self.speaker, start=start, end=end, text=text, words=words,
-                          language=language)]
+        if job.keep_from is not None:  # the left context was heard, not said now
+            words = [w for w in words if (w.start + w.end) / 2 >= job.keep_from - 0.05]
+        return words, info

@@ -1,0 +1,353 @@
+"""Real-speech recognition: the live pipeline against the same model offline.
+
+    python bench/asr.py                          # the configured model, every condition
+    python bench/asr.py --models tiny.en,base,small,two-pass   # each in its own process
+    python bench/asr.py --quick                  # fewer clips, shorter sessions
+
+Real recordings only (see bench/realspeech.py): numbers read aloud by the six FSDD
+speakers, the Asterisk telephone prompts, jfk.flac and the two speakers of
+stereo_diarization.wav.  Conditions, each wide band and through a phone line:
+- clips: every clip alone, as its own call;
+- digits: the FSDD numbers alone (3-16 digits, read in groups);
+- session: 20 minutes of clips with a call's pauses (a few seconds, sometimes
+  half a minute) over a noise floor, and over digital silence;
+- stereo: a call with one real speaker per channel taking turns, the idle channel
+  digital silence; and the same audio on both channels (the two texts must match).
+
+Per condition: WER of the live pipeline (fast replay, so decode speed does not
+change the text) and of the same model offline on each clip (faster-whisper's own
+``transcribe`` of the clip alone, default beam), normalised (case, punctuation,
+digits spelled out); utterances lost (a clip of which the live transcript has no
+word); first words lost; digit strings lost whole.  Then the latency figures of
+bench/latency.py on the bundled sample call at real-time pace with both channels
+live: final p50/p95, word on screen p95, real-time factor; and peak RSS.
+Prints a table and one JSON line with the machine's core count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import realspeech as rs  # noqa: E402
+
+from assist.asr import AsrOptions  # noqa: E402
+from assist.audio import FileSource  # noqa: E402
+from assist.call import Pipeline  # noqa: E402
+from assist.events import Utterance  # noqa: E402
+from assist.resources import sample_call  # noqa: E402
+
+TARGETS = {"live_over_offline_phone": 1.15, "digits_wer": 0.10, "digits_lost": 0, "session_lost": 0,
+           "final_p50_s": 0.8, "final_p95_s": 1.5, "word_on_screen_p95_s": 1.0, "peak_rss_mb": 1536}
+
+
+@dataclass
+class Tally:
+    """Errors against the reference, summed over clips."""
+
+    ref_words: int = 0
+    live_errors: int = 0
+    offline_errors: int = 0
+    clips: int = 0
+    lost: int = 0  # clips the live transcript has no word of
+    lost_offline: int = 0
+    first_lost: int = 0  # clips whose first word the live transcript misses
+    first_lost_offline: int = 0
+    examples: list[dict] = field(default_factory=list)
+
+    def add(self, clip: rs.Clip, live: list[str], offline: list[str]) -> None:
+        ref = rs.normalise(clip.text)
+        self.clips += 1
+        self.ref_words += len(ref)
+        live_err = Levenshtein.distance(ref, live)
+        self.live_errors += live_err
+        self.offline_errors += Levenshtein.distance(ref, offline)
+        self.lost += not live
+        self.lost_offline += not offline
+        self.first_lost += not _first_kept(ref, live)
+        self.first_lost_offline += not _first_kept(ref, offline)
+        if live_err and len(self.examples) < 400:
+            self.examples.append({"clip": clip.name, "ref": " ".join(ref), "live": " ".join(live),
+                                  "offline": " ".join(offline)})
+
+    def row(self) -> dict:
+        live = self.live_errors / max(1, self.ref_words)
+        offline = self.offline_errors / max(1, self.ref_words)
+        return {"clips": self.clips, "ref_words": self.ref_words, "wer_live": round(live, 4),
+                "wer_offline": round(offline, 4), "live_over_offline": round(live / max(offline, 1e-9), 2),
+                "lost": self.lost, "lost_offline": self.lost_offline, "first_lost": self.first_lost,
+                "first_lost_offline": self.first_lost_offline}
+
+
+def _first_kept(ref: list[str], hyp: list[str]) -> bool:
+    """Whether the alignment keeps the reference's first word."""
+    if not ref:
+        return True
+    for op in Levenshtein.opcodes(ref, hyp):
+        if op.src_start == 0 < op.src_end:
+            return op.tag == "equal"
+    return False
+
+
+# ---------------------------------------------------------------- running the model
+
+
+def load_model(name: str):
+    from assist.models import load_specs, load_whisper
+
+    return load_whisper(load_specs(asr=name)["asr"], cpu_threads=os.cpu_count())
+
+
+OVERRIDES: dict[str, float] = {}  # --set key=value, for experiments
+
+
+def options_for(name: str) -> AsrOptions:
+    return AsrOptions(language="en", **OVERRIDES)
+
+
+def live_words(pipeline_factory, path: Path, channels: str | None = None) -> list[Utterance]:
+    utterances: list[Utterance] = []
+    source = FileSource(path, channels=channels)
+    pipeline_factory(source.speakers, utterances).run(source)
+    return utterances
+
+
+def offline_words(model, audio: np.ndarray) -> list[str]:
+    segments, _ = model.transcribe(audio, language="en", vad_filter=False)
+    return rs.normalise(" ".join(s.text for s in segments))
+
+
+def words_of(utterances: list[Utterance]) -> list[tuple[float, str]]:
+    out = []
+    for u in utterances:
+        if u.words:
+            out += [((w.start + w.end) / 2, w.word) for w in u.words]
+        else:
+            out.append(((u.start + u.end) / 2, u.text))
+    return out
+
+
+def assign(placed: list[rs.Placed], utterances: list[Utterance]) -> list[list[str]]:
+    """The live words of each placed clip: by time, to the nearest clip."""
+    per: list[list[str]] = [[] for _ in placed]
+    starts = np.array([p.start for p in placed])
+    ends = np.array([p.end for p in placed])
+    for when, word in sorted(words_of(utterances)):
+        distance = np.maximum(starts - when, 0) + np.maximum(when - ends, 0)
+        per[int(np.argmin(distance))] += rs.normalise(word)
+    return per
+
+
+# ---------------------------------------------------------------- conditions
+
+
+def run_clips(make, model, clips: list[rs.Clip], phone: bool, folder: Path, offline: dict) -> Tally:
+    tally = Tally()
+    for clip in clips:
+        audio = clip.phone() if phone else clip.audio
+        path = rs.write(folder / "clip.wav", np.concatenate([np.zeros(rs.RATE // 4, np.float32), audio,
+                                                             np.zeros(rs.RATE // 2, np.float32)]))
+        live = [w for u in live_words(make, path) for w in rs.normalise(u.text)]
+        key = (clip.name, phone)
+        if key not in offline:
+            offline[key] = offline_words(model, audio)
+        tally.add(clip, live, offline[key])
+    return tally
+
+
+def run_session(make, model, clips, minutes, silence, phone, folder, offline, rng, channels=1,
+                mirror=False) -> tuple[Tally, dict]:
+    data, placed = rs.session(clips, minutes, rng, silence=silence, phone=phone, channels=channels)
+    extra: dict = {"audio_min": round(len(data) / rs.RATE / 60, 1)}
+    if mirror:
+        data = np.repeat(data[:, :1], 2, axis=1)
+    path = rs.write(folder / "session.wav", data)
+    utterances = live_words(make, path)
+    tally = Tally()
+    for side in range(channels if not mirror else 1):
+        speaker = "agent" if side == 0 else "customer"
+        mine = [p for p in placed if p.channel == side]
+        said = assign(mine, [u for u in utterances if u.speaker == speaker])
+        for p, live in zip(mine, said, strict=True):
+            key = (p.clip.name, phone)
+            if key not in offline:
+                offline[key] = offline_words(model, p.clip.phone() if phone else p.clip.audio)
+            tally.add(p.clip, live, offline[key])
+    if mirror:
+        texts = {s: [u.text for u in utterances if u.speaker == s] for s in ("agent", "customer")}
+        extra["mirror_finals"] = [len(texts["agent"]), len(texts["customer"])]
+        extra["mirror_differ"] = sum(a != b for a, b in zip(texts["agent"], texts["customer"], strict=False)) \
+            + abs(len(texts["agent"]) - len(texts["customer"]))
+    return tally, extra
+
+
+def latency(make) -> dict:
+    spec = importlib.util.spec_from_file_location("latency", Path(__file__).with_name("latency.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    events: list = []
+    source = FileSource(sample_call(), realtime=True)
+    pipeline = make(source.speakers, events, all_events=True)
+    began = time.monotonic()
+    pipeline.run(source)
+    row = module.summarise("sample call", events, pipeline, time.monotonic() - began, 1.0)
+    return {k: row[k] for k in ("final_p50_s", "final_p95_s", "word_on_screen_p95_s", "rtf")}
+
+
+def evaluate(name: str, quick: bool, seed: int, only: set[str] | None, bands: set[str] | None = None) -> dict:
+    model = load_model(name)
+    options = options_for(name)
+
+    def make(speakers, sink, all_events=False):
+        from assist.call import DeadAirMonitor
+
+        keep = sink.append if all_events else (lambda e: sink.append(e) if isinstance(e, Utterance) else None)
+        return Pipeline(model, speakers, options, analyzers=[DeadAirMonitor()] if all_events else [],
+                        sinks=[keep], model_name=name)
+
+    rng = random.Random(seed)
+    prompts = rs.prompt_clips(rng, limit=60 if quick else 200)
+    digits = rs.digit_clips(rng, per_speaker=3 if quick else 6)
+    samples = rs.sample_clips()
+    rng.shuffle(prompts)
+    clips = samples + digits + prompts[: 40 if quick else 120]
+    minutes = 4.0 if quick else 20.0
+    mixed = prompts + digits
+    rng.shuffle(mixed)
+    offline: dict = {}
+    rows: dict[str, dict] = {}
+    examples: dict[str, list] = {}
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for band, phone in (("wide", False), ("phone", True)):
+            if bands and band not in bands:
+                continue
+            for index, kind in enumerate(KINDS):
+                condition = f"{kind}/{band}"
+                if only and kind not in only:
+                    continue
+                t0 = time.perf_counter()
+                if kind in ("clips", "digits"):
+                    chosen = digits if kind == "digits" else [c for c in clips if c.source != "digits"]
+                    tally, extra = run_clips(make, model, chosen, phone, folder, offline), {}
+                else:
+                    length = {"stereo": minutes / 2, "mirror": minutes / 4}.get(kind, minutes)
+                    silence = "noise" if kind == "session-noise" else "digital"
+                    tally, extra = run_session(make, model, mixed, length, silence, phone, folder, offline,
+                                               random.Random(seed + 1 + index),
+                                               channels=2 if kind == "stereo" else 1, mirror=kind == "mirror")
+                rows[condition] = {**tally.row(), **extra, "seconds": round(time.perf_counter() - t0, 1)}
+                examples[condition] = tally.examples
+                print(f"  {name} {condition}: {rows[condition]}", file=sys.stderr)
+        digit_lost = sum(1 for c in ("digits/wide", "digits/phone") if c in rows for _ in range(rows[c]["lost"]))
+    result = {"model": name, "conditions": rows, "digits_lost_whole": digit_lost,
+              "seconds": round(time.perf_counter() - began, 1)}
+    if not only or "latency" in only:
+        result["latency"] = latency(make)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["examples"] = examples
+    return result
+
+
+# ---------------------------------------------------------------- output
+
+
+KINDS = ("clips", "digits", "session-noise", "session-digital", "stereo", "mirror")
+COLUMNS = ["clips", "ref_words", "wer_live", "wer_offline", "live_over_offline", "lost", "lost_offline",
+           "first_lost", "first_lost_offline"]
+
+
+def print_tables(results: list[dict]) -> None:
+    print(f"cores={os.cpu_count()}")
+    for result in results:
+        print(f"\nmodel {result['model']} ({result['seconds']} s)")
+        print(f"{'condition':<24}" + "".join(f"{c:>19}" for c in COLUMNS))
+        for condition, row in result["conditions"].items():
+            print(f"{condition:<24}" + "".join(f"{row.get(c, ''):>19}" for c in COLUMNS)
+                  + (f"   mirror differ {row['mirror_differ']}" if "mirror_differ" in row else ""))
+    keys = ["final_p50_s", "final_p95_s", "word_on_screen_p95_s", "rtf"]
+    print(f"\n{'model':<12}{'phone WER live':>16}{'offline':>10}{'digits WER':>12}{'session lost':>14}"
+          + "".join(f"{k:>22}" for k in keys) + f"{'peak RSS MB':>13}")
+    for r in results:
+        c = r["conditions"]
+        phone = c.get("clips/phone", {})
+        lost = sum(c[k]["lost"] for k in c if k.startswith("session"))
+        print(f"{r['model']:<12}{phone.get('wer_live', ''):>16}{phone.get('wer_offline', ''):>10}"
+              f"{c.get('digits/phone', {}).get('wer_live', ''):>12}{lost:>14}"
+              + "".join(f"{r.get('latency', {}).get(k, ''):>22}" for k in keys) + f"{r['peak_rss_mb']:>13}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=None,
+                        help="comma-separated model names (each run in its own process); default: the configured one")
+    parser.add_argument("--quick", action="store_true", help="fewer clips and 4-minute sessions (20 by default)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated conditions: clips,digits,session-noise,session-digital,stereo,mirror,latency")
+    parser.add_argument("--bands", default=None, help="wide, phone or both (default)")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--examples", action="store_true", help="print the clips the live transcript got wrong")
+    parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="an AsrOptions value to try (repeatable)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    missing = rs.available()
+    if missing:
+        print("real speech missing: " + "; ".join(missing), file=sys.stderr)
+        return 1
+    only = set(args.only.split(",")) if args.only else None
+    for item in args.set:
+        key, _, value = item.partition("=")
+        OVERRIDES[key] = type(getattr(AsrOptions(), key))(value)
+    if args.models and "," in args.models and not args.child:
+        results = []
+        for name in args.models.split(","):
+            cmd = [sys.executable, __file__, "--models", name, "--child", "--seed", str(args.seed)]
+            cmd += ["--quick"] if args.quick else []
+            cmd += ["--only", args.only] if args.only else []
+            cmd += ["--bands", args.bands] if args.bands else []
+            cmd += [f"--set={item}" for item in args.set]
+            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    else:
+        from assist.models import load_specs
+
+        name = args.models or load_specs()["asr"].name
+        results = [evaluate(name, args.quick, args.seed, only, set(args.bands.split(",")) if args.bands else None)]
+        if args.child:
+            print(json.dumps(results[0]))
+            return 0
+    print_tables(results)
+    if args.examples:
+        for r in results:
+            for condition, items in r["examples"].items():
+                for item in items[:30]:
+                    print(f"[{r['model']} {condition}] {item['clip']}\n   ref  {item['ref']}\n   live "
+                          f"{item['live']}\n   off  {item['offline']}")
+    summary = {"bench": "asr", "cores": os.cpu_count(), "targets": TARGETS,
+               "results": [{k: v for k, v in r.items() if k != "examples"} for r in results]}
+    if args.json_out:
+        args.json_out.write_text(json.dumps({**summary, "examples": {r["model"]: r["examples"] for r in results}},
+                                            indent=1))
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
