@@ -7,7 +7,7 @@
 Real recordings only (see bench/realspeech.py): numbers read aloud by the six FSDD
 speakers, the Asterisk telephone prompts, jfk.flac and the two speakers of
 stereo_diarization.wav.  Conditions, each wide band and through a phone line:
-- clips: every clip alone, as its own call;
+- clips: every clip alone, as its own call; quiet: the same 26 dB quieter;
 - digits: the FSDD numbers alone (3-16 digits, read in groups);
 - session: 20 minutes of clips with a call's pauses (a few seconds, sometimes
   half a minute) over a noise floor, and over digital silence;
@@ -155,14 +155,18 @@ def assign(placed: list[rs.Placed], utterances: list[Utterance]) -> list[list[st
 # ---------------------------------------------------------------- conditions
 
 
-def run_clips(make, model, clips: list[rs.Clip], phone: bool, folder: Path, offline: dict) -> Tally:
+QUIET = 10 ** (-26 / 20)  # a quiet caller: 26 dB under the recordings' level
+
+
+def run_clips(make, model, clips: list[rs.Clip], phone: bool, folder: Path, offline: dict,
+              gain: float = 1.0) -> Tally:
     tally = Tally()
     for clip in clips:
-        audio = clip.phone() if phone else clip.audio
+        audio = (clip.phone() if phone else clip.audio) * gain
         path = rs.write(folder / "clip.wav", np.concatenate([np.zeros(rs.RATE // 4, np.float32), audio,
                                                              np.zeros(rs.RATE // 2, np.float32)]))
         live = [w for u in live_words(make, path) for w in rs.normalise(u.text)]
-        key = (clip.name, phone)
+        key = (clip.name, phone, gain)
         if key not in offline:
             offline[key] = offline_words(model, audio)
         tally.add(clip, live, offline[key])
@@ -183,7 +187,7 @@ def run_session(make, model, clips, minutes, silence, phone, folder, offline, rn
         mine = [p for p in placed if p.channel == side]
         said = assign(mine, [u for u in utterances if u.speaker == speaker])
         for p, live in zip(mine, said, strict=True):
-            key = (p.clip.name, phone)
+            key = (p.clip.name, phone, 1.0)
             if key not in offline:
                 offline[key] = offline_words(model, p.clip.phone() if phone else p.clip.audio)
             tally.add(p.clip, live, offline[key])
@@ -242,9 +246,10 @@ def evaluate(name: str, quick: bool, seed: int, only: set[str] | None, bands: se
                 if only and kind not in only:
                     continue
                 t0 = time.perf_counter()
-                if kind in ("clips", "digits"):
+                if kind in ("clips", "quiet", "digits"):
                     chosen = digits if kind == "digits" else [c for c in clips if c.source != "digits"]
-                    tally, extra = run_clips(make, model, chosen, phone, folder, offline), {}
+                    tally = run_clips(make, model, chosen, phone, folder, offline, QUIET if kind == "quiet" else 1.0)
+                    extra = {}
                 else:
                     length = {"stereo": minutes / 2, "mirror": minutes / 4}.get(kind, minutes)
                     silence = "noise" if kind == "session-noise" else "digital"
@@ -267,7 +272,7 @@ def evaluate(name: str, quick: bool, seed: int, only: set[str] | None, bands: se
 # ---------------------------------------------------------------- output
 
 
-KINDS = ("clips", "digits", "session-noise", "session-digital", "stereo", "mirror")
+KINDS = ("clips", "quiet", "digits", "session-noise", "session-digital", "stereo", "mirror")
 COLUMNS = ["clips", "ref_words", "wer_live", "wer_offline", "live_over_offline", "lost", "lost_offline",
            "first_lost", "first_lost_offline"]
 
@@ -298,7 +303,7 @@ def main() -> int:
                         help="comma-separated model names (each run in its own process); default: the configured one")
     parser.add_argument("--quick", action="store_true", help="fewer clips and 4-minute sessions (20 by default)")
     parser.add_argument("--only", default=None,
-                        help="comma-separated conditions: clips,digits,session-noise,session-digital,stereo,mirror,latency")
+                        help="comma-separated conditions: clips,quiet,digits,session-noise,session-digital,stereo,mirror,latency")
     parser.add_argument("--bands", default=None, help="wide, phone or both (default)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--examples", action="store_true", help="print the clips the live transcript got wrong")

@@ -56,6 +56,9 @@ class AsrOptions:
         onset: VAD probability that starts speech.
         offset: VAD probability under which speech may end.
         min_silence: seconds under ``offset`` that end an utterance.
+        number_silence: the same while the speaker is reading out a number (the
+            latest partial ends in a digit): people pause between groups of digits,
+            and each group alone is a few digits Whisper guesses at.
         early_silence: seconds of silence after which the final decode starts
             speculatively; if the speaker goes on, the result is thrown away.
         min_speech: utterances shorter than this are dropped (clicks, breaths).
@@ -79,6 +82,10 @@ class AsrOptions:
     min_speech: float = 0.25
     pre_roll: float = 0.2
     left_context: float = 3.0
+    number_silence: float = 1.0
+    short_utterance: float = 0.0
+    short_silence: float = 0.8
+    prompt_previous: float = 0.0
     partial_every: float = 0.5
     max_utterance: float = 15.0
     beam_size: int = 1
@@ -98,9 +105,12 @@ class DecodeJob:
     seq: int = 0
     early: bool = False  # a speculative final, started before the pause is long enough
     keep_from: float | None = None  # words before this audio time are left context, not this utterance
+    agreed: list[str] = field(default_factory=list)  # words partials already agreed on (a final keeps them)
 
 
 _WORD_KEY = re.compile(r"[^\w']+")
+_NUMBERISH = re.compile(r"\d|^(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|double|triple)\W*$"
+                        r"|[零〇一二两三四五六七八九幺]$", re.I)
 
 
 def _key(word: str) -> str:
@@ -166,6 +176,21 @@ _HALLUCINATIONS = {
 }
 
 
+def level(audio: np.ndarray, target: float = 0.5, most: float = 20.0) -> np.ndarray:
+    """A quiet line's speech brought up towards ``target`` peak (never turned down):
+    Whisper's log-mel input is not level-free, and a quiet caller decodes worse."""
+    peak = float(np.abs(audio).max()) if len(audio) else 0.0
+    if peak <= 0.0 or peak >= target / 2:
+        return audio
+    return (audio * min(most, target / peak)).astype(np.float32)
+
+
+def spread(texts: list[str], start: float, end: float) -> list[Word]:
+    """Words with no timing of their own, spread evenly over [start, end]."""
+    step = (end - start) / max(1, len(texts))
+    return [Word(start + i * step, start + (i + 1) * step, t, 0.0) for i, t in enumerate(texts)]
+
+
 @dataclass
 class _Speech:
     start_sample: int
@@ -182,10 +207,11 @@ class _Speech:
     def job(self, speaker: str, audio: np.ndarray, ready_at: float, seq: int, early: bool = False) -> DecodeJob:
         """A final decode of ``audio`` (this utterance's), heard after its left context."""
         start = self.start_sample / SAMPLE_RATE
+        agreed = list(self.committed)
         if not len(self.left):
-            return DecodeJob(speaker, "final", audio, start, ready_at, seq, early=early)
-        return DecodeJob(speaker, "final", np.concatenate([self.left, audio]),
-                         start - len(self.left) / SAMPLE_RATE, ready_at, seq, early=early, keep_from=start)
+            return DecodeJob(speaker, "final", audio, start, ready_at, seq, early=early, agreed=agreed)
+        return DecodeJob(speaker, "final", np.concatenate([self.left, audio]), start - len(self.left) / SAMPLE_RATE,
+                         ready_at, seq, early=early, keep_from=start, agreed=agreed)
 
 
 class StreamingTranscriber:
@@ -207,6 +233,7 @@ class StreamingTranscriber:
         self._seq = 0
         self._vad_cursor = 0  # samples already judged by the VAD
         self._last_end: int | None = None  # sample where the last utterance's audio ended
+        self._said: deque[Utterance] = deque(maxlen=8)  # this speaker's latest finals
 
     # ------------------------------------------------------------ audio in
 
@@ -247,12 +274,20 @@ class StreamingTranscriber:
             self._drop_early()
         silence = self.silence_windows * VAD_WINDOW / SAMPLE_RATE
         length = (self._vad_cursor - self.speech.start_sample) / SAMPLE_RATE
-        if silence >= opts.min_silence:
+        if silence >= self._silence_to_end(length - silence):
             self._end(trim=self.silence_windows * VAD_WINDOW)
         elif length >= opts.max_utterance:
             self._end(trim=0)
         elif silence >= opts.early_silence and self.speech.early is None:
             self._start_early()
+
+    def _silence_to_end(self, spoken: float) -> float:
+        """How long a pause ends this utterance: longer while a number is being read
+        (the latest partial ends in a digit) or after only a word or two."""
+        opts, speech = self.options, self.speech
+        if speech and speech.shown and _NUMBERISH.search(speech.shown[-1]):
+            return opts.number_silence
+        return opts.short_silence if spoken < opts.short_utterance else opts.min_silence
 
     def _start_early(self) -> None:
         """Decode the utterance now, while we wait to learn whether the pause is an end."""
@@ -297,6 +332,7 @@ class StreamingTranscriber:
             # the speculative decode covered this very utterance: use it
             if speech.early_result is not None:
                 self.outbox.extend(speech.early_result)
+                self._said.extend(speech.early_result)
             else:
                 speech.early.early = False  # still queued: it becomes the final job
             return
@@ -338,22 +374,24 @@ class StreamingTranscriber:
 
     # ------------------------------------------------------------ decoding
 
-    def _transcribe(self, audio: np.ndarray, final: bool):
+    def _transcribe(self, audio: np.ndarray, final: bool, full: bool = False, prompt: str | None = None):
         _install_audio_ctx()
-        segments, info = self._transcribe_with_context(audio, final, context_frames(len(audio)))
-        if looks_looped(" ".join(s.text for s in segments)):
+        audio = level(audio)
+        segments, info = self._transcribe_with_context(
+            audio, final, MAX_CTX_FRAMES if full else context_frames(len(audio)), prompt)
+        if not full and looks_looped(" ".join(s.text for s in segments)):
             # the short context occasionally makes the decoder repeat itself: retry in full
-            segments, info = self._transcribe_with_context(audio, final, MAX_CTX_FRAMES)
+            segments, info = self._transcribe_with_context(audio, final, MAX_CTX_FRAMES, prompt)
         return segments, info
 
-    def _transcribe_with_context(self, audio: np.ndarray, final: bool, frames: int):
+    def _transcribe_with_context(self, audio: np.ndarray, final: bool, frames: int, prompt: str | None):
         token = _audio_ctx.set(frames)
         try:
-            return self._transcribe_padded(audio, final)
+            return self._transcribe_padded(audio, final, prompt)
         finally:
             _audio_ctx.reset(token)
 
-    def _transcribe_padded(self, audio: np.ndarray, final: bool):
+    def _transcribe_padded(self, audio: np.ndarray, final: bool, prompt: str | None = None):
         opts = self.options
         segments, info = self.model.transcribe(
             audio,
@@ -364,6 +402,7 @@ class StreamingTranscriber:
             temperature=0.0,  # fallback re-decodes cost latency and invent text on noise
             word_timestamps=final,
             condition_on_previous_text=False,
+            initial_prompt=prompt,
             without_timestamps=not final,
             vad_filter=False,
             no_speech_threshold=opts.no_speech_threshold,
@@ -381,12 +420,22 @@ class StreamingTranscriber:
         unsure = segment.avg_logprob < -0.7 or segment.no_speech_prob > 0.3
         return not (unsure and text in _HALLUCINATIONS)
 
+    def _prompt(self, job: DecodeJob) -> str | None:
+        """What this speaker said just before the job's utterance, as the decoder's prompt."""
+        reach = self.options.prompt_previous
+        if not reach:
+            return None
+        start = job.keep_from if job.keep_from is not None else job.offset
+        said = [u.text for u in self._said if u.end >= start - reach and u.end <= start]
+        return " ".join(said)[-200:] or None
+
     def decode(self, job: DecodeJob) -> Sequence[Partial | Utterance]:
         """Run one job; returns the events it produced."""
         if job.kind == "partial":
             return self._decode_partial(job)
         result = self._decode_final(job)
         if not job.early:
+            self._said.extend(result)
             return result
         if self.speech is not None and self.speech.early is job:
             self.speech.early_result = result  # held until the pause proves to be an end
@@ -422,6 +471,7 @@ class StreamingTranscriber:
 
     def _decode_final(self, job: DecodeJob) -> list[Utterance]:
         words, info = self._final_words(job)
+        alone = job
         if not words and job.keep_from is not None:
             # heard after its context the utterance vanished (the decoder ended on the
             # context, or timed the words into it): decode it alone
@@ -429,6 +479,13 @@ class StreamingTranscriber:
                                         offset=job.keep_from, keep_from=None)
             words, info = self._final_words(alone)
         words = [words[i] for i in unlooped([w.word for w in words])]
+        if len(words) < len(job.agreed):
+            # the short encoder context sometimes stops a decode early ("Cab" for a whole
+            # sentence the partials agreed on): decode in full, else keep what was agreed
+            words, info = self._final_words(alone, full=True)
+            if len(words) < len(job.agreed):
+                words = spread(job.agreed, alone.keep_from or alone.offset,
+                               alone.offset + len(alone.audio) / SAMPLE_RATE)
         text = " ".join(w.word for w in words).strip()
         if not text:
             return []
@@ -436,8 +493,8 @@ class StreamingTranscriber:
         return [Utterance(speaker=self.speaker, start=words[0].start, end=words[-1].end, text=text,
                           words=words, language=language)]
 
-    def _final_words(self, job: DecodeJob) -> tuple[list[Word], Any]:
-        segments, info = self._transcribe(job.audio, final=True)
+    def _final_words(self, job: DecodeJob, full: bool = False) -> tuple[list[Word], Any]:
+        segments, info = self._transcribe(job.audio, final=True, full=full, prompt=self._prompt(job))
         if self.options.language is None and info is not None:
             self.language = info.language
         words = [

@@ -36,6 +36,12 @@ VOICED = 0.6  # the probability of a window WebRTC hears as speech and Silero do
 _VETO = 0.02  # under this Silero probability a window is no voice (music, tones), whatever WebRTC says
 _WEBRTC_MODE = 3  # the strictest: fewest noise windows
 _WEBRTC_FRAME = 240  # 30 ms at 8 kHz; a 32 ms window holds one
+# A quiet line is brought up to a speaking level before the models hear it: the
+# loudest recent window (decaying with a 10 s half-life) is lifted to _TARGET RMS,
+# by at most _MAX_GAIN, never turned down.  Through a phone line at -30 dB Silero
+# found 70 % of the speech windows it finds at full level.
+_TARGET, _MAX_GAIN = 0.08, 20.0
+_DECAY = 0.5 ** (VAD_WINDOW / 16000 / 10.0)
 
 
 def _halfband(taps: int = 63) -> np.ndarray:
@@ -112,6 +118,12 @@ class StreamingVad:
         self.fir = _halfband()
         self.tail = np.zeros(len(self.fir) - 1, dtype=np.float32)
         self.pending = np.zeros(0, dtype=np.float32)
+        self.peak = 0.0  # the loudest recent window's RMS
+
+    def gain(self, window: np.ndarray) -> float:
+        rms = float(np.sqrt(np.mean(window * window)))
+        self.peak = max(rms, self.peak * _DECAY)
+        return min(_MAX_GAIN, max(1.0, _TARGET / max(self.peak, 1e-9)))
 
     def reset(self) -> None:
         """Forget the recurrent state (the next window is judged on its own)."""
@@ -134,7 +146,8 @@ class StreamingVad:
             if float(np.abs(window).max()) < _DIGITAL_SILENCE:
                 self.reset()  # nothing was sent: no speech, and nothing worth remembering
                 continue
-            narrow = filtered[::2].astype(np.float32)
+            gain = self.gain(window)
+            window, narrow = window * gain, (filtered[::2] * gain).astype(np.float32)
             prob = max(self.wide(window), self.narrow(narrow))
             if prob < VOICED and prob >= _VETO and self._webrtc_hears(narrow):
                 prob = VOICED
