@@ -139,6 +139,7 @@ class PainPointTracker(Analyzer):
         self._generation = 0  # the store's last re-clustering this tracker has loaded
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
+        self._pending: list[Event] = []  # warnings a re-clustering raised, for the next hook
         if store is not None:
             self._reload()
 
@@ -168,8 +169,19 @@ class PainPointTracker(Analyzer):
 
     def feed(self, utterance: Utterance) -> list[Event]:
         if utterance.speaker != CUSTOMER:
-            return []
-        return self.observe(utterance.text, call_id=self.call_id)
+            return self._take_pending()
+        return self._take_pending() + self.observe(utterance.text, call_id=self.call_id)
+
+    def tick(self, audio_time: float, speaking: dict[str, bool]) -> list[Event]:
+        return self._take_pending()
+
+    def finish(self, audio_time: float) -> list[Event]:
+        return self._take_pending()
+
+    def _take_pending(self) -> list[Event]:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
 
     # ------------------------------------------------------------ the library
 
@@ -225,11 +237,13 @@ class PainPointTracker(Analyzer):
         if self.store is None:
             with self._lock:
                 self._apply_clusters(items, raw)
+            self._check_all()
             return True
         won = self._commit_clusters(generation, items, raw)
         if not won:
             log.info("another machine re-clustered the pain points first; loading its result")
         self._reload()
+        self._check_all()
         return won
 
     def refresh(self) -> None:
@@ -323,6 +337,17 @@ class PainPointTracker(Analyzer):
         point.armed = False
         point.alerted = now
         return [PainPoint(cluster=point.id, label=point.label, count=recent)]
+
+    def _check_all(self) -> None:
+        """After a re-clustering: a pain point the current call's problems are part of may
+        be rising now (a young store finds its first pain points only by re-clustering, and
+        the problem that made one rise may not be the one assigned last).  The warnings wait
+        for the call's next hook."""
+        now = self.clock()
+        with self._lock:
+            for point in self._points.values():
+                if self.call_id is None or self.call_id in point.calls:
+                    self._pending.extend(self._check(point, now))
 
     def _history_start(self) -> datetime | None:
         return min((i.seen for i in self._items), default=None)

@@ -388,6 +388,30 @@ def test_the_rule_counts_calls_not_repeats(embedder):
     assert [e.count for e in events] == [3]
 
 
+def test_a_rise_a_reclustering_finds_is_warned_on_the_calls_next_hook(embedder):
+    """The problems of three calls form a pain point only when re-clustered (nothing to
+    join online before): the call whose problem made it rise still gets the warning,
+    once, on its next hook."""
+    tracker = _tracker(embedder, min_count=3, rise_factor=3)
+    for n, text in enumerate(CARD[:3]):
+        tracker.start(f"c{n}")
+        assert tracker.observe(text, when=T0 + timedelta(minutes=n), call_id=f"c{n}") == []
+    assert tracker.points == {}
+    tracker.clock = lambda: T0 + timedelta(minutes=3)
+    tracker.recluster()
+    events = tracker.tick(30.0, {CUSTOMER: False})
+    assert [(e.count, "card" in e.label) for e in events] == [(3, True)]
+    assert tracker.tick(31.0, {CUSTOMER: False}) == [] and tracker.finish(32.0) == []
+    # a call the pain point does not hold is not told of it by its own re-clustering
+    other = _tracker(embedder, min_count=3, rise_factor=3)
+    for n, text in enumerate(CARD[:3]):
+        other.observe(text, when=T0 + timedelta(minutes=n), call_id=f"c{n}")
+    other.start("c9")
+    other.clock = lambda: T0 + timedelta(minutes=3)
+    other.recluster()
+    assert other.finish(30.0) == []
+
+
 def test_a_young_tracker_finds_its_first_pain_point_within_a_call(embedder):
     options = PainPointOptions(background=False)  # recluster_every 50, recluster_fraction 0.1
     tracker = PainPointTracker(embedder=embedder, options=options)

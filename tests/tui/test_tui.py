@@ -368,8 +368,13 @@ async def test_transcript_follows_the_end_unless_scrolled_up(recorded):
         assert transcript.max_scroll_y > 0 and transcript.scroll_y == transcript.max_scroll_y
         assert transcript.virtual_size.height == len(transcript.plain())
         assert "line number 59" in [row for row in transcript.plain() if row][-1]
+        # the last follow-the-end scroll may still be queued on a busy machine: let it land
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.1)
         transcript.scroll_home(animate=False)
-        await pilot.pause()
+        await until(pilot, lambda: transcript.scroll_y == 0)
+        await pilot.pause(0.1)
+        assert transcript.scroll_y == 0
         transcript.add_utterance(Utterance(speaker=CUSTOMER, text="while you read", start=80,
                                            end=81))
         await pilot.pause()
@@ -522,7 +527,7 @@ async def test_real_pipeline_on_the_sample_call():
         lines = said(app)
         assert {speaker for speaker, _ in lines} == {AGENT, CUSTOMER}
         text = " ".join(t for _, t in lines).lower()
-        assert "riverside bank" in text and "two weeks ago" in text
+        assert "riverside bank" in text and "still hasn't arrived" in text
         assert "tiny.en" in text_of(app.query_one("#model-name"))
         assert "call ended" in state(app)
 
