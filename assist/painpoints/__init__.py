@@ -42,10 +42,11 @@ from .reports import (
     svg_chart,
     when_text,
 )
-from .text import is_problem, problem_statement
+from .text import SHORT_TURN, is_problem, problem_statement, problem_statements
 from .tracker import PainPointTracker, call_times
 
 __all__ = [
+    "SHORT_TURN",
     "average_merge",
     "call_times",
     "cluster_embeddings",
@@ -63,6 +64,7 @@ __all__ = [
     "PainPointRow",
     "PainPointTracker",
     "problem_statement",
+    "problem_statements",
     "render_html",
     "render_md",
     "rise",

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from assist.cli.painpoints import painpoints
 from assist.events import CUSTOMER, PainPoint, Utterance
 from assist.painpoints import (
+    SHORT_TURN,
     PainPointOptions,
     PainPointTracker,
     cluster_embeddings,
@@ -22,6 +23,7 @@ from assist.painpoints import (
     is_problem,
     painpoint_article_draft,
     problem_statement,
+    problem_statements,
     rise,
     sparkline,
 )
@@ -77,7 +79,27 @@ def test_problems_are_kept(text):
 def test_problem_statement_drops_greeting_and_name():
     text = ("Hello, my name is Alisa Keller and I've been a customer for many years. "
             "I need help in getting a quote for my car insurance.")
-    assert problem_statement(text) == "I need help in getting a quote for my car insurance."
+    assert problem_statement(text) == "I need help in getting a quote for my car insurance"
+
+
+@pytest.mark.parametrize("text, statements", [
+    ("hi yes hello my name is john haddad my account number is four five double two oh nine "
+     "i hope you can help me so why can't i take money from my account thanks a lot",
+     ["why can't i take money from my account"]),
+    ("Hello. It's Fatima here. My date of birth is the twelfth of june 1979. Why is there a "
+     "pending hold on my statement? Oh and another thing, which countries do you operate in?",
+     ["Why is there a pending hold on my statement", "which countries do you operate in?"]),
+    ("yeah hi james tanaka speaking the last four of my card are 6942 um my card needs to be "
+     "topped up", ["my card needs to be topped up"]),
+    ("Hey! I'm Kelly Hart. I want to set up auto payments please",
+     ["I want to set up auto payments"]),
+])
+def test_problem_statements_of_a_call_turn(text, statements):
+    """Greetings, names, numbers read out and fillers go; two requests stay two, in order;
+    "my card" without a number is no ID check."""
+    assert problem_statements(text) == statements
+    if len(text.split()) > SHORT_TURN:  # a short turn keeps its clauses whole
+        assert problem_statement(text) == statements[0]
 
 
 def test_problem_statement_of_a_long_turn_keeps_the_problem_clause():

@@ -206,18 +206,19 @@ def test_a_pain_point_item_said_during_an_outage_is_spooled_redacted_and_written
     store.call_redactor("away")("And the three digits on the back of the card?")
     pg_server.stop()
     try:
-        said = "Seven three seven, and my new card still hasn't arrived"
+        # a code said alone is no problem statement; one inside the statement is kept in it
+        said = "my new card still hasn't arrived, it's 737"
         store.call_redactor("away")(said)
         tracker.observe(said, call_id="away")  # the call goes on
         files = list(spool.glob("*.jsonl"))
         assert len(files) == 1 and "[CVV]" in files[0].read_text()
-        assert "seven three seven" not in files[0].read_text().lower()
+        assert "737" not in files[0].read_text()
     finally:
         pg_server.start()
     store.close()
     with Store(db_url, spool_dir=spool) as again:
         _generation, _labels, rows = read_painpoint_items(again, 10)
-        assert [row.text for row in rows] == ["[CVV] my new card still hasn't arrived"]
+        assert [row.text for row in rows] == ["my new card still hasn't arrived, it's [CVV]"]
     assert not list(spool.glob("*.jsonl"))
 
 
