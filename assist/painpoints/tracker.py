@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_FINISH_WAIT = 2.0  # seconds a call's end waits for its running re-clustering
+
 
 @dataclass
 class _Item:
@@ -176,6 +178,11 @@ class PainPointTracker(Analyzer):
         return self._take_pending()
 
     def finish(self, audio_time: float) -> list[Event]:
+        # a re-clustering this call started may be about to warn: give it a moment, so
+        # the warning goes out (and is stored) with the call that raised it
+        worker = self._worker
+        if worker is not None and worker.is_alive():
+            worker.join(timeout=_FINISH_WAIT)
         return self._take_pending()
 
     def _take_pending(self) -> list[Event]:
