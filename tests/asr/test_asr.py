@@ -150,3 +150,37 @@ def test_scheduler_alternates_partials_and_puts_finals_first(shared_data):
     # a finished utterance jumps the queue
     transcribers["customer"].flush()
     assert scheduler.next_job().kind == "final"
+
+
+def test_a_reconsidered_word_does_not_hold_later_words_off_the_screen():
+    """Decodes that agree, then one that changes an agreed word ("back" -> "Bank"): the
+    agreed words stay as promised, and the words said after them still reach the screen
+    with the very next decode (they used to wait for the final)."""
+    from types import SimpleNamespace
+
+    from assist.asr.streaming import DecodeJob, _Speech
+
+    class Scripted:
+        def __init__(self, texts):
+            self.texts = iter(texts)
+
+        def transcribe(self, audio, **_kw):
+            segment = SimpleNamespace(text=next(self.texts), no_speech_prob=0.0, avg_logprob=-0.1,
+                                      words=None)
+            return [segment], SimpleNamespace(language="en")
+
+    transcriber = StreamingTranscriber("agent", Scripted([
+        "thank you for calling riverside back",
+        "thank you for calling riverside back my",
+        "thank you for calling riverside bank my name is",
+        "thank you for calling riverside bank my name is daniel",
+    ]))
+    transcriber.speech = _Speech(start_sample=0)
+    shown = []
+    for n in range(4):
+        audio = np.zeros(8000 * (n + 2), dtype=np.float32)
+        shown += transcriber.decode(DecodeJob("agent", "partial", audio, 0.0, 1.0))
+    assert [p.stable_text for p in shown][1] == "thank you for calling riverside back"
+    assert all(p.stable_text.startswith("thank you for calling riverside back") for p in shown[1:])
+    assert shown[2].text.endswith("my name is")  # at once, not after the final
+    assert shown[3].text.endswith("my name is daniel")
