@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+from ..redact import MONTH_NAMES, NUMBER_WORDS
+
+_MONTH = rf"(?:{'|'.join(MONTH_NAMES)})"
 _FILLER = {
     "yes", "yeah", "yep", "yup", "no", "nope", "nah", "ok", "okay", "sure", "right", "alright",
     "all", "fine", "great", "good", "perfect", "cool", "thanks", "thank", "you", "so", "much",
@@ -29,8 +32,7 @@ _VERIFICATION = re.compile(
     r"social security|last four|last 4|account number|card number|policy number|member id|"
     r"phone number|email address|spelled|spell)\b"
     r"|^[\W\d]+$"
-    r"|\b(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december)\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{2,4}\b"
+    rf"|\b{_MONTH}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{2,4}}\b"
     r"|\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b",
     re.I)
 _WORD = re.compile(r"[a-z']+", re.I)
@@ -59,20 +61,18 @@ def is_problem(text: str) -> bool:
     return cue or len(words) >= 6
 
 
-_NUMBER_WORD = (r"(?:zero|oh|o|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
-                r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|double|triple|"
-                r"\d[\d\s\-./]*)")
+_FIGURE = r"\d[\d\s\-./]*"
+# longest first, so "seventeen" is not read as "seven"
+_NUMBER_WORD = "(?:{}|{})".format(
+    "|".join(sorted(NUMBER_WORDS | {"hundred", "thousand"}, key=len, reverse=True)), _FIGURE)
 # Three or more number words or figures in a row: an account, card or phone number read out.
 _READ_OUT = re.compile(rf"\b{_NUMBER_WORD}(?:[\s,.\-]+(?:{_NUMBER_WORD}|[a-z]\b))*"
                        rf"[\s,.\-]+{_NUMBER_WORD}\b", re.I)
-_MONTH = (r"(?:january|february|march|april|may|june|july|august|september|october|november|"
-          r"december)")
-_VALUE_WORD = (rf"(?:{_NUMBER_WORD}|{_MONTH}|the|of|and|is|are|[a-z]|\w+(?:st|nd|rd|th)|first|"
-               r"second|third|fifth|eighth|ninth|twelfth)\b")
+# an ordinal ("the twelfth of june") ends in st, nd, rd or th
+_VALUE_WORD = rf"(?:{_NUMBER_WORD}|{_MONTH}|the|of|and|is|are|[a-z]|\w+(?:st|nd|rd|th))\b"
 # a value holds a figure or two number words in a row: "my card is blocked" is no ID
 # check, and neither is "my new card, the one I ordered"
-_NUMBERS = rf"(?:\d[\d\s\-./]*|{_NUMBER_WORD}(?:[\s,\-]+{_NUMBER_WORD})+)"
+_NUMBERS = rf"(?:{_FIGURE}|{_NUMBER_WORD}(?:[\s,\-]+{_NUMBER_WORD})+)"
 _VALUE = (rf"(?:[\s,:]+{_VALUE_WORD})*?[\s,:]+{_NUMBERS}\b"
           rf"(?:[\s,:]+(?:{_NUMBER_WORD}|{_MONTH}|[a-z])\b)*")
 # "my account number is ...", "the last four of my card are ...": the lead and its value.
@@ -85,7 +85,7 @@ _ID_LEAD = re.compile(
 _NAME_WORD = r"(?!(?:a|an|the|not|so|just|still|calling|trying|looking|having|wondering|going|" \
     r"unable|getting|interested|hoping|here|sorry|afraid|sure|very|really|at|in|on|from|with|" \
     r"about|to|for|and|but|i|my|your|also|currently|now|glad|happy|new|moving|travelling|" \
-    r"worried|concerned|confused|told|ready|able|done|good|fine|well|back|out|over|up|in)\b)" \
+    r"worried|concerned|confused|told|ready|able|done|good|fine|well|back|out|over|up)\b)" \
     r"[a-z][a-z'\-]+"
 # Who is calling: "my name is Rupert Hindstockings", "this is Betty", "James speaking".
 _SELF = re.compile(

@@ -14,10 +14,13 @@ then "seven three seven".  Amounts, dates, times, quantities and order numbers s
 from .engine import Redactor, redact, redact_call, redact_text
 from .model import KINDS, LABELS, Redacted, Redaction, RedactionOptions
 from .numbers import luhn
+from .vocab import MONTH_NAMES, NUMBER_WORDS
 
 __all__ = [
     "KINDS",
     "LABELS",
+    "MONTH_NAMES",
+    "NUMBER_WORDS",
     "luhn",
     "redact",
     "redact_call",

@@ -23,6 +23,8 @@ TEENS = {"ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourtee
 TENS = {"twenty": "2", "thirty": "3", "forty": "4", "fifty": "5", "sixty": "6",
         "seventy": "7", "eighty": "8", "ninety": "9"}
 REPEAT = {"double": 2, "triple": 3}
+# every word a digit or a group of digits is said with (not the sound-alikes)
+NUMBER_WORDS = frozenset(UNITS) | frozenset(TEENS) | frozenset(TENS) | frozenset(REPEAT)
 HAN_DIGITS = {"零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",
               "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
 HAN_TEN = "十"
@@ -107,9 +109,9 @@ WRITTEN_EMAIL = re.compile(
 HAN_SPOKEN_EMAIL = re.compile(
     r"(?:[a-z0-9_.]+ ?){1,6}(?:艾特|(?<![a-z])at(?![a-z])|@) ?[a-z0-9零〇一二三四五六七八九幺]{1,20} ?"
     r"(?:点|dot) ?(?:com|cn|net|org)(?: ?点 ?cn)?")
-MONTHS = {m: i + 1 for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"])} | {m: i + 1 for i, m in enumerate(
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august",
+               "september", "october", "november", "december")
+MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)} | {m: i + 1 for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 # a card's expiry said the Chinese way: 二七年四月, 2028年11月
 HAN_EXPIRY = re.compile(r"(?:20)?[0-9零〇一二三四五六七八九]{2}年[0-9零〇一二三四五六七八九十]{1,2}月(?:份)?")
