@@ -16,7 +16,7 @@ from .normalize import _contains, normalize, script_of
 from .options import DetectorOptions
 from .packs import MATCHERS, load_packs
 from .pattern import _near, graph_spans, match_pattern
-from .semantic import CharGramEncoder, SoftmaxClassifier
+from .semantic import CharGramEncoder, SoftmaxClassifier, _Lexicon
 
 if TYPE_CHECKING:
     import regex
@@ -52,6 +52,7 @@ class _PackIndex:
     nots: Any = None
     not_owner: list[int] = field(default_factory=list)
     plain: Any = None  # the pack's neutral (and, with the evidence gate, ordinary) lines
+    words: _Lexicon | None = None  # the word evidence gate's n-gram view of the same lines
     classifier: SoftmaxClassifier | None = None
     semantic_ok: bool | None = None
     encoder: Any = None  # the embedding model, or a CharGramEncoder when it cannot read the pack
@@ -145,7 +146,20 @@ class PhraseDetector(Analyzer):
                 plain = self._plain_lines(index.pack)
                 index.plain = self._encode(plain, index.encoder) if plain else None
                 index.classifier = self._fit(index)
+                index.words = self._lexicon(index, plain)
         return index.semantic_ok
+
+    def _lexicon(self, index: _PackIndex, plain: list[str]) -> _Lexicon | None:
+        """The word evidence gate's view of a pack the embedding model reads: n-grams of its
+        own lines, so a paraphrase must share some words (after normalisation, so numbers
+        and sound-alike spellings are folded) with an example more than with everyday talk."""
+        if (self.options.word_evidence is None or not self.options.semantic_evidence
+                or not plain or isinstance(index.encoder, CharGramEncoder)):
+            return None
+        entries = index.pack.entries
+        examples = [t for e in entries for t in e.examples]
+        encoder = CharGramEncoder.fit(examples + [t for e in entries for t in e.not_] + plain)
+        return _Lexicon(encoder, self._encode(examples, encoder), self._encode(plain, encoder))
 
     def _plain_lines(self, pack: Pack) -> list[str]:
         """What the classifier's 'none' learns from besides ``not``; the evidence gate's yardstick."""
@@ -373,11 +387,11 @@ class PhraseDetector(Analyzer):
             key = id(index.encoder)
             if key not in vectors:
                 vectors[key] = self._encode(texts, index.encoder)
-            hits.extend(self._semantic_pack(index, vectors[key], windows, norm, speaker, done))
+            hits.extend(self._semantic_pack(index, vectors[key], windows, texts, norm, speaker, done))
         return hits
 
-    def _semantic_pack(self, index: _PackIndex, vectors, windows, norm: Normalized, speaker: str,
-                       done: set[str]) -> list[Hit]:
+    def _semantic_pack(self, index: _PackIndex, vectors, windows, texts: list[str],
+                       norm: Normalized, speaker: str, done: set[str]) -> list[Hit]:
         import numpy as np
 
         opts = self.options
@@ -389,6 +403,7 @@ class PhraseDetector(Analyzer):
         sims = vectors @ index.examples.T  # windows x examples
         nsims = vectors @ index.nots.T if index.nots is not None else None
         plain = self._plain_near(index, vectors)
+        words = index.words.margins(texts, index.example_owner, len(entries)) if index.words else None
         owner = np.asarray(index.example_owner)
         not_owner = np.asarray(index.not_owner)
         hits = []
@@ -404,6 +419,8 @@ class PhraseDetector(Analyzer):
             ok = ((prob >= (entry.threshold or threshold))
                   & (near >= floor) & (near - held >= opts.semantic_margin)
                   & (near - plain >= opts.evidence_margin))
+            if words is not None:
+                ok &= words[:, e_idx] >= opts.word_evidence
             if ok.any():
                 w = int(np.argmax(np.where(ok, prob, -1.0)))
                 hits.append(Hit(entry, "semantic", norm.span(*windows[w]), float(prob[w])))

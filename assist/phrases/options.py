@@ -31,6 +31,10 @@ class DetectorOptions:
             False: the matcher as it was before the gate (a benchmark's "before").
         evidence_margin: how much nearer (cosine) the best example must be than the nearest
             ordinary line (negative: it may be a little farther).
+        word_evidence: the word evidence gate: a window's word (n-gram) similarity to the
+            phrase's nearest example, minus that to the nearest ``neutral`` or ``ordinary``
+            line, must be at least this (negative: the words may lean a little to everyday
+            talk); None: no word gate.  Needs the evidence gate's lines.
         semantic_scale: embedding scale fed to the classifier (its inverse temperature).
         semantic_epochs: gradient steps when fitting the classifier at load.
         semantic_l2: weight decay of the classifier.
@@ -64,6 +68,7 @@ class DetectorOptions:
     semantic_margin: float = 0.0
     semantic_evidence: bool = True
     evidence_margin: float = -0.05  # bench/phrases.py --tune, on dev lines and dev calls
+    word_evidence: float | None = -0.05  # bench/phrases.py --tune, on dev lines and dev calls
     semantic_scale: float = 5.0
     semantic_epochs: int = 200
     semantic_l2: float = 1e-3

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .normalize import normalize
+
+_CLAUSE = re.compile(r"[,;:]|\s[-\u2013\u2014]\s|[\uff0c\uff1b\uff1a\u3001]")
 
 
 @dataclass
@@ -95,3 +98,47 @@ class CharGramEncoder:
         out = np.log1p(out) * self.idf
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms > 0, norms, 1.0)
+
+
+@dataclass
+class _Lexicon:
+    """The word evidence of a window: word n-gram similarity to each phrase's examples
+    minus that to the nearest everyday line (``neutral`` and ``ordinary``).
+
+    An embedding classifier is confident far from anything it was fitted on; a window
+    about cash machines or card numbers can land on a phrase's side of its boundary
+    while sharing no words with any way of saying the phrase.  This is the second,
+    independent matcher a semantic flag must agree with.
+    """
+
+    encoder: CharGramEncoder
+    examples: Any  # examples x n-grams
+    plain: Any  # everyday lines x n-grams
+
+    def margins(self, texts: Sequence[str], owner: Sequence[int], phrases: int):
+        """windows x phrases: best example similarity of each phrase minus the plain one.
+
+        A window is also read clause by clause (cut at commas, semicolons, colons and
+        dashes), best clause kept: in "Relax, it's not the end of the world" the word
+        that says the phrase is one clause, and the rest ("the end of") is near an
+        everyday line about the end of the month.
+        """
+        import numpy as np
+
+        pieces: list[str] = []
+        row: list[int] = []
+        for w, text in enumerate(texts):
+            parts = [p for p in _CLAUSE.split(text) if p.strip()]
+            for piece in [text] + (parts if len(parts) > 1 else []):
+                pieces.append(piece)
+                row.append(w)
+        vectors = self.encoder.encode(pieces)
+        sims = vectors @ self.examples.T
+        each = np.full((len(pieces), phrases), -1.0, dtype=np.float32)
+        owners = np.asarray(owner)
+        for phrase in np.unique(owners):
+            each[:, phrase] = sims[:, owners == phrase].max(axis=1)
+        each -= (vectors @ self.plain.T).max(axis=1, keepdims=True)
+        out = np.full((len(texts), phrases), -np.inf, dtype=np.float32)
+        np.maximum.at(out, np.asarray(row), each)
+        return out

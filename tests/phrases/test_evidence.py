@@ -50,6 +50,30 @@ def test_the_gate_is_what_keeps_them_quiet(embedder):
     assert any(ungated.check(line) for line in ISSUE_LINES)
 
 
+# near a phrase to the embedding model, but sharing no words with any way of saying it
+WORDLESS = "It has its own card number, so it's safer for shopping on websites you don't know."
+
+
+def test_a_semantic_flag_needs_words_as_well(embedder, gated):
+    embedding_only = PhraseDetector(embedder=embedder, options=DetectorOptions(word_evidence=None))
+    assert [f.phrase for f in embedding_only.check(WORDLESS)] == ["shouldnt-have"]
+    assert gated.check(WORDLESS) == []
+
+
+def test_word_evidence_is_read_clause_by_clause(embedder, gated):
+    # whole, the line is nearer the everyday "Your card expires at the end of the month"
+    # than any calm-down example; its clause "Relax" is the phrase
+    line = "Relax, it's hardly the end of the month."
+    assert [(f.phrase, f.matcher) for f in gated.check(line)] == [("calm-down", "semantic")]
+    index = next(ix for ix in gated._index if ix.pack.language == "en")
+    assert index.words is not None
+    calm = [e.id for e in index.pack.entries].index("calm-down")
+    whole = index.words.margins([line.replace(",", "")], index.example_owner,
+                                len(index.pack.entries))
+    by_clause = index.words.margins([line], index.example_owner, len(index.pack.entries))
+    assert whole[0, calm] < gated.options.word_evidence <= by_clause[0, calm]
+
+
 def test_paraphrases_still_flag_with_their_confidence(gated):
     (flag,) = gated.check("I've been over this with you already, the fee stands.")
     assert flag.phrase == "already-said" and flag.matcher == "semantic"
