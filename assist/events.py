@@ -86,6 +86,8 @@ class Utterance(Event):
     text: str = ""
     words: list[Word] = field(default_factory=list)
     language: str | None = None
+    loudness: float | None = None  # dBFS of the voiced audio (live recognition only)
+    pitch: float | None = None  # median voice pitch in Hz (None: unvoiced or unknown)
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
@@ -113,6 +115,9 @@ class Flag(Event):
     span: tuple[int, int] | None = None
     final: bool = True
     confidence: float = 1.0  # exact 1.0; fuzzy: the alignment's; semantic: the classifier's
+    # entries marked ``audible`` ("the line is bad"): was the other side clearly heard in the
+    # seconds before? None: they did not speak then
+    audible: bool | None = None
 
 
 @dataclass
@@ -148,6 +153,69 @@ class DeadAir(Event):
 
 
 @dataclass
+class Overtalk(Event):
+    """Both sides' voices at once for ``duration`` seconds: ``speaker`` started while
+    the other's speech was under way."""
+
+    type: ClassVar[str] = "overtalk"
+    speaker: str = AGENT
+    start: float = 0.0
+    duration: float = 0.0
+
+
+@dataclass
+class ChecklistStatus(Event):
+    """A required step of the call was decided: ``status`` of checklist ``item`` at audio
+    second ``at``; the last event for an item is its status."""
+
+    type: ClassVar[str] = "checklist"
+    item: str = ""
+    status: str = ""
+    at: float = 0.0
+    title: str = ""  # what the agent sees in the checklist panel
+    hint: str = ""  # what to say for it (shown while it is still open or was missed)
+
+
+@dataclass
+class Sentiment(Event):
+    """The customer's mood, smoothed over the call: ``score`` -1 (angry) .. +1 (positive)."""
+
+    type: ClassVar[str] = "sentiment"
+    speaker: str = CUSTOMER
+    score: float = 0.0
+    label: str = "neutral"
+    suggestion: str = ""  # a move for the agent, once per rise to frustrated or angry
+
+
+@dataclass
+class Repeat(Event):
+    """The customer stated the same problem again in other words (``count``-th time)."""
+
+    type: ClassVar[str] = "repeat"
+    speaker: str = CUSTOMER
+    count: int = 2
+    text: str = ""
+
+
+@dataclass
+class WrapUp(Event):
+    """The call's after-call note, sent once just before ``end``."""
+
+    type: ClassVar[str] = "wrapup"
+    reason: str | None = None
+    summary: str = ""
+    talk_agent: float = 0.0
+    overtalk: int = 0
+    dead_air: float = 0.0
+    checklist_missed: list[str] = field(default_factory=list)
+    sentiment_start: float | None = None
+    sentiment_end: float | None = None
+    flags: list[str] = field(default_factory=list)  # phrase ids flagged, in order
+    reason_title: str = ""  # the article's title or the pain point's label
+    longest_monologue: float = 0.0  # seconds of agent speech without the customer's
+
+
+@dataclass
 class End(Event):
     """The call is over."""
 
@@ -158,5 +226,6 @@ class End(Event):
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (Ready, Partial, Utterance, Flag, Suggestion, PainPoint, DeadAir, End)
+    for cls in (Ready, Partial, Utterance, Flag, Suggestion, PainPoint, DeadAir, Overtalk,
+                ChecklistStatus, Sentiment, Repeat, WrapUp, End)
 }

@@ -39,19 +39,24 @@ class ArticleFeedback(Protocol):
 
 
 def default_analyzers(settings: CallSettings, tracker: Analyzer | None = None) -> list[Analyzer]:
-    """Dead air, the phrase detector, the KB advisor and the pain-point tracker (``tracker``:
-    the one a session's calls share; None: a new one that keeps its pain points in memory)."""
+    """Dead air, the phrase detector, the KB advisor, the pain-point tracker (``tracker``:
+    the one a session's calls share; None: a new one that keeps its pain points in memory),
+    then how the call goes (talk, checklist, repeats, frustration) and the wrap-up."""
+    from .conduct import conduct_analyzers
     from .kb import KbAdvisor
     from .painpoints import PainPointTracker
     from .phrases import PhraseDetector
 
+    embedder = load_embedder(settings.embeddings)
     if tracker is None:
-        tracker = PainPointTracker(None, load_embedder(settings.embeddings), settings.painpoints)
+        tracker = PainPointTracker(None, embedder, settings.painpoints)
+    language = settings.asr_options.language
     return [
         DeadAirMonitor(settings.deadair_seconds),
-        PhraseDetector(settings.phrases_dir, language=settings.asr_options.language),
+        PhraseDetector(settings.phrases_dir, language=language),
         KbAdvisor(kb_dir=settings.kb_dir),
         tracker,
+        *conduct_analyzers(embedder, None, settings.checklists_dir, language, settings.company),
     ]
 
 

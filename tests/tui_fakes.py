@@ -18,7 +18,8 @@ RECORDED = Path(__file__).parent / "data" / "recorded_call.jsonl"
 
 def load_events(path: Path = RECORDED) -> list[Event]:
     """The recorded stream: the real pipeline's events on the sample call (words
-    dropped), with the flags, suggestions and pain points the analyzers would add."""
+    dropped), with the flags, suggestions and pain points the analyzers would add, and the
+    checklist, mood, repeat and wrap-up events of a real replay of it."""
     events = []
     for line in path.read_text(encoding="utf-8").splitlines():
         data = json.loads(line)

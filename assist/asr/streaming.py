@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio import SAMPLE_RATE
+from ..audio import SAMPLE_RATE, voice_features
 from ..events import Partial, Utterance, Word
 from .vad import VAD_WINDOW, StreamingVad
 
@@ -234,6 +234,7 @@ class StreamingTranscriber:
         self._vad_cursor = 0  # samples already judged by the VAD
         self._last_end: int | None = None  # sample where the last utterance's audio ended
         self._said: deque[Utterance] = deque(maxlen=8)  # this speaker's latest finals
+        self.voiced = False  # the latest audio held voice (a VAD window over offset, in speech)
 
     # ------------------------------------------------------------ audio in
 
@@ -249,9 +250,12 @@ class StreamingTranscriber:
             self.speech.chunks.append(audio)
             self.speech.samples += len(audio)
         self.samples_in += len(audio)
+        voiced = False
         for prob in self.vad(audio):
             self._vad_cursor += VAD_WINDOW
             self._on_window(float(prob))
+            voiced = voiced or (self.speech is not None and prob >= self.options.offset)
+        self.voiced = voiced
 
     def _remember(self, audio: np.ndarray) -> None:
         """Keep a short history so an utterance starts a little before the VAD onset."""
@@ -491,8 +495,12 @@ class StreamingTranscriber:
         if not text:
             return []
         language = info.language if info is not None else self.language
-        return [Utterance(speaker=self.speaker, start=words[0].start, end=words[-1].end, text=text,
-                          words=words, language=language)]
+        start, end = words[0].start, words[-1].end
+        voice = voice_features(alone.audio[max(0, round((start - alone.offset) * SAMPLE_RATE)):
+                                           round((end - alone.offset) * SAMPLE_RATE)])
+        return [Utterance(speaker=self.speaker, start=start, end=end, text=text, words=words,
+                          language=language, loudness=voice.loudness if voice else None,
+                          pitch=voice.pitch if voice else None)]
 
     def _final_words(self, job: DecodeJob, full: bool = False) -> tuple[list[Word], Any]:
         segments, info = self._transcribe(job.audio, final=True, full=full, prompt=self._prompt(job))

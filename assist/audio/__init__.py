@@ -11,6 +11,7 @@ from .devices import DeviceSpec, MicSource, find_device, list_devices, list_inpu
 from .files import FileSource
 from .frames import SAMPLE_RATE, Frame, parse_channels
 from .metered import MeteredSource
+from .voice import VoiceFeatures, voice_features
 
 __all__ = [
     "MeteredSource",
@@ -26,4 +27,6 @@ __all__ = [
     "MicSource",
     "parse_channels",
     "SAMPLE_RATE",
+    "VoiceFeatures",
+    "voice_features",
 ]

@@ -83,6 +83,14 @@ class Analyzer:
         """The audio clock moved to ``audio_time``; ``speaking`` says who is talking now."""
         return []
 
+    def hear(self, audio_time: float, voiced: dict[str, bool]) -> Sequence[Event]:
+        """Voice activity up to ``audio_time``: who had voice in the audio just fed (finer
+        than ``tick``'s ``speaking``, which holds through a speaker's pauses)."""
+        return []
+
+    def notice(self, event: Event) -> None:
+        """Every event the call emits (other analyzers' too), after the sinks had it."""
+
     def finish(self, audio_time: float) -> Sequence[Event]:
         """The call is over."""
         return []
@@ -111,6 +119,8 @@ class AnalyzedCall:
         event.t = self.now()
         for sink in self.sinks:
             sink(event)
+        for analyzer in self.analyzers:
+            analyzer.notice(event)
 
     def _emit_all(self, events: Iterable[Event]) -> None:
         """Send events on, each followed by what the analyzers make of it."""
@@ -140,6 +150,11 @@ class AnalyzedCall:
     def _tick(self, audio_time: float, speaking: dict[str, bool]) -> None:
         for analyzer in self.analyzers:
             for event in analyzer.tick(audio_time, speaking):
+                self.emit(event)
+
+    def _hear(self, audio_time: float, voiced: dict[str, bool]) -> None:
+        for analyzer in self.analyzers:
+            for event in analyzer.hear(audio_time, voiced):
                 self.emit(event)
 
     def _end(self, audio_time: float) -> End:

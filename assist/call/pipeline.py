@@ -157,6 +157,7 @@ class Pipeline(AnalyzedCall):
         self._audio_time = frame.start + frame.duration
         self.stats.audio_seconds = self._audio_time
         self._tick(self._audio_time, {s: t.speaking for s, t in self.transcribers.items()})
+        self._hear(self._audio_time, {s: t.voiced for s, t in self.transcribers.items()})
 
     def _decode(self, job) -> None:
         began = time.monotonic()

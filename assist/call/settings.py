@@ -32,6 +32,8 @@ class CallSettings:
         agent: who takes the call (None: $ASSIST_AGENT, else the login name).
         painpoints: pain-point options, the early-warning thresholds among them
             (None: the defaults).
+        company: the company name the greeting must say (None: a greeting is enough).
+        checklists_dir: checklist packs (None: the shipped checklists/).
     """
 
     asr: ModelSpec
@@ -45,6 +47,8 @@ class CallSettings:
     db: str | None = None
     agent: str | None = None
     painpoints: PainPointOptions | None = None
+    company: str | None = None
+    checklists_dir: Path | None = None
 
     @classmethod
     def build(cls, model: str | None = None, models_toml: Path | None = None,

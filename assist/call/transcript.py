@@ -23,7 +23,9 @@ class TranscriptCall(AnalyzedCall):
     to the sinks, then ``end``, as ``Pipeline.run`` does for audio.
 
     The analyzers' clock ticks at each utterance's start (nobody speaking: dead air is
-    the gap since the last one ended) and end (its speaker speaking).
+    the gap since the last one ended) and end (its speaker speaking).  Voice activity
+    (``hear``) is each speaker's utterances from start to end, told at every boundary
+    up to the utterance about to be sent, so overlapping turns overlap.
     """
 
     def __init__(self, utterances: Sequence[Utterance], analyzers: Iterable[Analyzer] = (),
@@ -34,14 +36,23 @@ class TranscriptCall(AnalyzedCall):
     def run(self) -> End:
         self._begin("transcript")
         quiet = dict.fromkeys({u.speaker for u in self.utterances}, False)
-        clock = 0.0
+        marks = sorted({t for u in self.utterances for t in (u.start, u.end)})
+        clock, heard = 0.0, 0.0
         for utterance in self.utterances:
             clock = max(clock, utterance.start)
             self._tick(clock, quiet)
+            while marks and marks[0] <= utterance.end:
+                mark = marks.pop(0)
+                self._hear(mark, self._voiced(quiet, (heard + mark) / 2))
+                heard = mark
             self._emit_all([utterance])
             clock = max(clock, utterance.end)
             self._tick(clock, {**quiet, utterance.speaker: True})
         return self._end(clock)
+
+    def _voiced(self, quiet: dict[str, bool], at: float) -> dict[str, bool]:
+        """Who is inside one of their utterances at audio second ``at``."""
+        return {**quiet, **{u.speaker: True for u in self.utterances if u.start <= at <= u.end}}
 
 
 # ---------------------------------------------------------------- transcripts from elsewhere

@@ -39,7 +39,8 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
                                   deadair_seconds=deadair_seconds, language_rule=call_language,
                                   store=store, db=db, agent=agent, kb_dir=kb_dir,
-                                  phrases_dir=phrases_dir, painpoints=options_from(**alerts))
+                                  phrases_dir=phrases_dir, painpoints=options_from(**alerts),
+                                  company=saved.company)
     if jsonl:
         run_jsonl(source, settings)
     else:
@@ -182,7 +183,7 @@ def import_(file: Path, db: str | None, agent: str | None, phrases_dir: Path | N
     saved = load_config(flags={"db": db, "agent": agent})
     settings = CallSettings.build(models_toml=models_toml, language=saved.language,
                                   store=True, db=saved.db, agent=saved.agent,
-                                  phrases_dir=phrases_dir, kb_dir=kb_dir)
+                                  phrases_dir=phrases_dir, kb_dir=kb_dir, company=saved.company)
     calls = list(read_import(file))  # the whole file is checked before anything is stored
     with Store(saved.db) as store:
         for source_id, call_id in import_calls(calls, settings, store):

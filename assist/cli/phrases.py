@@ -130,8 +130,11 @@ def lint(phrases_dir: Path | None) -> None:
     from ..phrases import lint as lint_packs
     from ..phrases import pack_files
 
-    problems = lint_packs(phrases_dir)
-    files = pack_files(phrases_dir)
+    report_lint(lint_packs(phrases_dir), pack_files(phrases_dir))
+
+
+def report_lint(problems: list, files: list[Path]) -> None:
+    """Print each problem as file:line: message; exit 1 if there is any."""
     for problem in problems:
         click.echo(str(problem))
     if problems:

@@ -34,6 +34,7 @@ from .articles import (
 )
 from .cache import EmbeddingCache, cache_path_for, encode_texts, model_key
 from .editing import COMPETING_COSINE, import_csv, kb_stats, lint_kb, new_article
+from .lexical import word_tokens
 from .rerank import (
     FEATURES,
     RERANK_FILE,
@@ -46,6 +47,7 @@ from .search import KnowledgeBase, SearchResult
 from .tune import TuneOptions, find_tuned, forget_tuned, training_groups, tune_home, tune_kb
 
 __all__ = [
+    "word_tokens",
     "AdvisorOptions",
     "Article",
     "article_files",

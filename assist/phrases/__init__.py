@@ -33,14 +33,17 @@ from .detector import PhraseDetector
 from .lint import lint
 from .normalize import normalize, script_of
 from .options import DetectorOptions
-from .packs import MATCHERS, add_allow_lines, load_packs, pack_files
+from .packs import MATCHERS, Entry, Pack, PackKind, add_allow_lines, load_packs, pack_files
 from .pattern import PatternError, match_pattern, parse_pattern
-from .semantic import CharGramEncoder
+from .semantic import CharGramEncoder, SoftmaxClassifier
 
 __all__ = [
     "add_allow_lines",
     "CharGramEncoder",
     "DetectorOptions",
+    "Entry",
+    "Pack",
+    "PackKind",
     "lint",
     "load_packs",
     "match_pattern",
@@ -51,4 +54,5 @@ __all__ = [
     "PatternError",
     "PhraseDetector",
     "script_of",
+    "SoftmaxClassifier",
 ]

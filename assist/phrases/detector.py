@@ -93,6 +93,7 @@ class PhraseDetector(Analyzer):
         self.packs = packs
         self._index = [self._build_index(pack) for pack in packs]
         self._early: dict[str, set[str]] = {}
+        self._heard: dict[str, list[tuple[float, bool]]] = {}  # per speaker: (end, clear)
         self._slow: set[tuple[str, str]] = set()  # (pack file, phrase) whose regex timed out
 
     # ---- setup
@@ -460,6 +461,7 @@ class PhraseDetector(Analyzer):
 
     def start(self, call_id: str | None = None) -> list[Flag]:
         self._early.clear()
+        self._heard.clear()
         return []
 
     def feed(self, utterance: Utterance) -> list[Flag]:
@@ -467,8 +469,22 @@ class PhraseDetector(Analyzer):
         self._early.pop(utterance.speaker, None)
         if not utterance.text.strip():
             return []
-        return self._flags(utterance.text, utterance.speaker, utterance.words, MATCHERS,
-                           utterance.start, utterance.end)
+        self._heard.setdefault(utterance.speaker, []).append((utterance.end, _clear(utterance)))
+        flags = self._flags(utterance.text, utterance.speaker, utterance.words, MATCHERS,
+                            utterance.start, utterance.end)
+        for flag in flags:
+            if self._entry(flag.phrase).extra.get("audible"):
+                flag.audible = self._other_side_clear(utterance)
+        return flags
+
+    def _entry(self, phrase: str) -> Entry:
+        return next(e for pack in self.packs for e in pack.entries if e.id == phrase)
+
+    def _other_side_clear(self, utterance: Utterance) -> bool | None:
+        """Was anyone else clearly heard in the ``AUDIBLE_WINDOW`` seconds before this?"""
+        recent = [clear for speaker, said in self._heard.items() if speaker != utterance.speaker
+                  for end, clear in said if utterance.start - AUDIBLE_WINDOW <= end <= utterance.end]
+        return any(recent) if recent else None
 
     def feed_partial(self, partial: Partial) -> list[Flag]:
         """Early flags (final=False) from the cheap matchers, once per phrase per utterance."""
@@ -485,6 +501,16 @@ class PhraseDetector(Analyzer):
                 flag.final = False
                 flags.append(flag)
         return flags
+
+
+AUDIBLE_WINDOW = 20.0  # seconds before a "the line is bad" that the other side's speech counts
+CLEAR_WORDS = 0.6  # mean word probability of a clearly heard utterance
+
+
+def _clear(utterance: Utterance) -> bool:
+    """Heard clearly: words the recogniser was sure of (a transcript's words count as sure)."""
+    words = [w.probability for w in utterance.words] or [1.0]
+    return sum(words) / len(words) >= CLEAR_WORDS and len(utterance.text.split()) >= 3
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -9,7 +9,7 @@ from ..events import AGENT, CUSTOMER
 from .detector import PhraseDetector
 from .normalize import normalize
 from .options import DetectorOptions
-from .packs import PackProblem, _check_pack_file, pack_files
+from .packs import PHRASES, PackKind, PackProblem, _check_pack_file, pack_files
 from .pattern import match_pattern
 from .regexes import slow_probe
 
@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from .packs import Pack, _Lines
 
 
-def lint(phrases_dir: Path | None = None, detector_options: DetectorOptions | None = None) -> list[PackProblem]:
+def lint(phrases_dir: Path | None = None, detector_options: DetectorOptions | None = None,
+         kind: PackKind = PHRASES, folder_name: str = "phrases") -> list[PackProblem]:
     """Every problem in every pack: format, duplicates, and patterns vs their own lines.
 
     Behaviour checks run on packs whose format is sound: each pattern must match
@@ -28,8 +29,8 @@ def lint(phrases_dir: Path | None = None, detector_options: DetectorOptions | No
     problems: list[PackProblem] = []
     ids: dict[tuple[str, str], str] = {}
     options = detector_options or DetectorOptions()
-    for path in pack_files(phrases_dir):
-        pack, found, lines = _check_pack_file(path)
+    for path in pack_files(phrases_dir, folder_name):
+        pack, found, lines = _check_pack_file(path, kind)
         problems.extend(found)
         if pack is None or lines is None:
             continue

@@ -36,6 +36,32 @@ _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
+class PackKind:
+    """What a pack file holds: banned phrases (``[[phrase]]``) or the steps of a call
+    (``[[item]]``, checklists/), read, checked and matched the same way.
+
+    Attributes:
+        table: the TOML array of tables holding the entries.
+        say_key: the key of the wordings shown to the agent (the entry's ``say_instead``).
+        extra: further keys an entry may have, each with the types it accepts; they land
+            in ``Entry.extra``.
+    """
+
+    table: str = "phrase"
+    say_key: str = "say_instead"
+    extra: tuple[tuple[str, tuple[type, ...]], ...] = ()
+
+    @property
+    def keys(self) -> set[str]:
+        return (ENTRY_KEYS - {"say_instead"}) | {self.say_key} | {k for k, _ in self.extra}
+
+
+PHRASES = PackKind(extra=(("audible", (bool,)),))
+"""Phrase packs: ``audible = true`` on an entry makes its flags say whether the other
+side was clearly heard just before (an agent claiming the line is bad)."""
+
+
+@dataclass(frozen=True)
 class Entry:
     """One banned phrase of a pack.
 
@@ -75,6 +101,7 @@ class Entry:
     regexes: tuple[Regex[str], ...] = field(default=(), repr=False, compare=False)
     allow: tuple[str, ...] = ()
     allow_words: tuple[tuple[str, ...], ...] = field(default=(), repr=False, compare=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)  # a PackKind's own keys
 
     def allowed(self, words: Sequence[str]) -> bool:
         """True when the utterance contains a line a coach ruled a false alarm."""
@@ -125,10 +152,10 @@ def _display(path: Path) -> str:
 class _Lines:
     """Finds the source line of entries, keys and list items; tomllib gives no positions."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, table: str = "phrase"):
         self.lines = text.splitlines()
         self.headers = [i for i, line in enumerate(self.lines)
-                        if re.match(r"\s*\[\[\s*phrase\s*\]\]", line)]
+                        if re.match(rf"\s*\[\[\s*{table}\s*\]\]", line)]
 
     def block(self, entry: int | None) -> tuple[int, int]:
         if entry is None:
@@ -166,11 +193,12 @@ def _str_list(value: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | None, list[PackProblem]]:
+def _check_entry(raw: Any, idx: int, lines: _Lines, file: str,
+                 kind: PackKind = PHRASES) -> tuple[Entry | None, list[PackProblem]]:
     """Validate one ``[[phrase]]`` table; returns the entry (None if unusable) and problems."""
     at = lines.entry(idx)
     if not isinstance(raw, dict):
-        return None, [PackProblem(file, at, "each [[phrase]] must be a table")]
+        return None, [PackProblem(file, at, f"each [[{kind.table}]] must be a table")]
     problems = []
 
     def bad(key: str | None, message: str, value: str | None = None) -> None:
@@ -178,9 +206,10 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
             lines.item(idx, key, value) if value is not None else lines.key(idx, key))
         problems.append(PackProblem(file, line, message))
 
+    known = kind.keys
     for key in raw:
-        if key not in ENTRY_KEYS:
-            close = difflib.get_close_matches(key, sorted(ENTRY_KEYS), n=1)
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             bad(key, f"unknown key '{key}'{hint}")
     ident = raw.get("id")
@@ -189,7 +218,7 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
             "missing 'id'" if ident is None else f"bad id {ident!r}: use lower-case words joined by '-'")
     label = ident if isinstance(ident, str) else f"entry {idx + 1}"
     texts: dict[str, tuple[str, ...]] = {}
-    for key in ("say_instead", "patterns", "regex", "examples", "not", "allow"):
+    for key in (kind.say_key, "patterns", "regex", "examples", "not", "allow"):
         value = _str_list(raw.get(key, []))
         if value is None:
             bad(key, f"'{key}' of '{label}' must be a string or a list of strings")
@@ -200,9 +229,17 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
             bad(key, f"'{key}' of '{label}' must be a string")
     if not isinstance(raw.get("why"), str) or not raw["why"].strip():
         bad("why" if "why" in raw else None, f"'{label}' needs a 'why' line")
-    if not texts["say_instead"]:
-        bad("say_instead" if "say_instead" in raw else None,
-            f"'{label}' needs at least one 'say_instead' wording")
+    if not texts[kind.say_key]:
+        bad(kind.say_key if kind.say_key in raw else None,
+            f"'{label}' needs at least one '{kind.say_key}' wording")
+    extra = {}
+    for key, types in kind.extra:
+        if key in raw:
+            if not isinstance(raw[key], types) or isinstance(raw[key], bool) != (bool in types):
+                names = " or ".join(t.__name__ for t in types)
+                bad(key, f"'{key}' of '{label}' must be {names}")
+            else:
+                extra[key] = raw[key]
     if not (texts["patterns"] or texts["examples"] or texts["regex"]):
         bad(None, f"'{label}' needs 'patterns', 'regex' or 'examples'")
     severity = raw.get("severity", "medium")
@@ -236,17 +273,19 @@ def _check_entry(raw: Any, idx: int, lines: _Lines, file: str) -> tuple[Entry | 
         return None, problems
     assert isinstance(ident, str)  # a missing or non-string id was a problem, returned above
     entry = Entry(
-        id=ident, why=raw["why"].strip(), say_instead=texts["say_instead"], severity=severity,
+        id=ident, why=raw["why"].strip(), say_instead=texts[kind.say_key], severity=severity,
         speaker=speaker, patterns=texts["patterns"], examples=texts["examples"], not_=texts["not"],
         regex=texts["regex"], threshold=float(threshold) if threshold is not None else None,
         file=file, line=at, compiled=tuple(compiled), regexes=tuple(regexes),
         allow=texts["allow"],
         allow_words=tuple(w for w in (tuple(normalize(a).words) for a in texts["allow"]) if w),
+        extra=extra,
     )
     return entry, []
 
 
-def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines | None]:
+def _check_pack_file(path: Path, kind: PackKind = PHRASES
+                     ) -> tuple[Pack | None, list[PackProblem], _Lines | None]:
     file = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -258,16 +297,17 @@ def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines
         m = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         return None, [PackProblem(file, int(m.group(1)) if m else 1, reason)], None
-    lines = _Lines(text)
+    lines = _Lines(text, kind.table)
     problems = []
+    pack_keys = (PACK_KEYS - {"phrase"}) | {kind.table}
     for key in data:
-        if key not in PACK_KEYS:
-            close = difflib.get_close_matches(key, sorted(PACK_KEYS), n=1)
+        if key not in pack_keys:
+            close = difflib.get_close_matches(key, sorted(pack_keys), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(PackProblem(file, lines.key(None, key), f"unknown key '{key}'{hint}"))
-    raws = data.get("phrase", [])
+    raws = data.get(kind.table, [])
     if not isinstance(raws, list) or not raws:
-        problems.append(PackProblem(file, 1, "no [[phrase]] entries"))
+        problems.append(PackProblem(file, 1, f"no [[{kind.table}]] entries"))
         raws = []
     language = data.get("language", path.stem)
     if not isinstance(language, str):
@@ -275,7 +315,7 @@ def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines
         language = path.stem
     entries = []
     for idx, raw in enumerate(raws):
-        entry, more = _check_entry(raw, idx, lines, file)
+        entry, more = _check_entry(raw, idx, lines, file, kind)
         problems.extend(more)
         if entry is not None:
             entries.append(entry)
@@ -300,25 +340,28 @@ def _check_pack_file(path: Path) -> tuple[Pack | None, list[PackProblem], _Lines
     return pack, problems, lines
 
 
-def pack_files(phrases_dir: Path | None = None) -> list[Path]:
+def pack_files(phrases_dir: Path | None = None, folder_name: str = "phrases") -> list[Path]:
     """The pack files of a folder (the shipped ``phrases/`` by default)."""
-    folder = Path(phrases_dir) if phrases_dir else shipped("phrases")
+    what = "phrase" if folder_name == "phrases" else folder_name.rstrip("s")
+    folder = Path(phrases_dir) if phrases_dir else shipped(folder_name)
     if not folder.is_dir():
-        raise AssistError(f"phrase pack folder not found: {folder}")
+        raise AssistError(f"{what} pack folder not found: {folder}")
     files = sorted(folder.glob("*.toml"))
     if not files:
-        raise AssistError(f"no phrase packs (*.toml) in {folder}")
+        raise AssistError(f"no {what} packs (*.toml) in {folder}")
     return files
 
 
-def load_packs(phrases_dir: Path | None = None, language: str | None = None) -> list[Pack]:
+def load_packs(phrases_dir: Path | None = None, language: str | None = None,
+               kind: PackKind = PHRASES, folder_name: str = "phrases") -> list[Pack]:
     """Load and validate packs; the first problem is raised as an AssistError 'file:line: msg'.
 
     With ``language`` only that language's packs ("zh-CN" finds "zh"); none may match.
+    ``kind`` and ``folder_name`` read another kind of pack (the checklists).
     """
     packs = []
-    for path in pack_files(phrases_dir):
-        pack, problems, _ = _check_pack_file(path)
+    for path in pack_files(phrases_dir, folder_name):
+        pack, problems, _ = _check_pack_file(path, kind)
         if problems:
             raise AssistError(str(problems[0]))
         assert pack is not None  # only a pack with problems comes back as None

@@ -65,6 +65,11 @@ class Redactor:
         the turns before that one, and whatever number the turn itself lost, it loses too."""
         return _also(redact(text, self.options, self._turns[:-1]), self._removed)
 
+    def quoted(self, text: str) -> Redacted:
+        """A text quoting the call's turns so far (a wrap-up summary, a restated problem):
+        read with those turns, and every number they lost lately, it loses too."""
+        return _also(redact(text, self.options, self._turns), self._recent)
+
     @property
     def context(self) -> list[str]:
         """The turns the next utterance is read with."""

@@ -16,6 +16,7 @@ from .exports import (
     write_report,
 )
 from .queries import (
+    call_conduct,
     call_detail,
     call_flags,
     call_review,
@@ -24,11 +25,13 @@ from .queries import (
     list_calls,
     transcript,
 )
-from .results import CallDetail, CallSummary, FlagView
+from .results import CallConduct, CallDetail, CallSummary, FlagView
 from .verdicts import false_alarms, record_call_note, record_note, record_verdict
 from .week import week_report
 
 __all__ = [
+    "call_conduct",
+    "CallConduct",
     "call_detail",
     "call_flags",
     "call_record",

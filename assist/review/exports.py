@@ -18,9 +18,10 @@ from ..store import (
     CALL_REVIEW,
     Store,
     now,
+    read_call_events,
     read_suggestions,
 )
-from .queries import call_flags, call_review, get_call, transcript
+from .queries import call_conduct, call_flags, call_review, get_call, transcript
 from .results import FORMATS
 from .week import _flag_rows, week_report
 
@@ -48,6 +49,7 @@ def call_record(store: Store, call_id: str) -> dict[str, Any]:
                   for f in call_flags(store, call_id)],
         "suggestions": [dict(row) for row in sugg],
         "note": note.note if note else None,
+        "events": read_call_events(store, call_id),
     }
 
 
@@ -71,6 +73,10 @@ def import_call(store: Store, record: dict[str, Any]) -> str:
     if record.get("note"):
         ops.append({"op": "review", "call_id": call["id"], "flag_seq": CALL_REVIEW,
                     "note": record["note"]})
+    for seq, event in enumerate(record.get("events", []), 1):
+        data = {k: v for k, v in event.items() if k not in ("type", "t")}
+        ops.append({"op": "event", "call_id": call["id"], "seq": seq, "type": event["type"],
+                    "t": event.get("t"), "data": data})
     store.apply_many(ops)
     return call["id"]
 
@@ -196,7 +202,7 @@ def _call_html(store: Store, call: CallSummary) -> str:
     note = call_review(store, call.id)
     return _render("call.html.j2", title=f"assist call {call.id}", call=call,
                    rows=_flag_rows(store, [call.id], {call.id: call}), lines=lines,
-                   note=note.note if note else None)
+                   note=note.note if note else None, conduct=call_conduct(store, call.id))
 
 
 def _trend(points: list[tuple[date, int]], width: int, height: int) -> dict[str, Any]:

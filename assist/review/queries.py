@@ -9,12 +9,13 @@ from ..redact import redact_text
 from ..store import (
     CALL_REVIEW,
     Store,
+    read_call_events,
     read_call_review,
     read_calls,
     read_flags,
     read_utterances,
 )
-from .results import CallDetail, CallSummary, FlagContext, FlagView, Line
+from .results import CallConduct, CallDetail, CallSummary, FlagContext, FlagView, Line
 
 
 def _scrub(store: Store, value: str | None) -> str | None:
@@ -81,7 +82,8 @@ def call_detail(store: Store, call_id: str) -> CallDetail:
     call = get_call(store, call_id)
     lines = transcript(store, call_id)
     views = call_flags(store, call_id)
-    return CallDetail(call, lines, views, _flag_lines(lines, views), call_review(store, call_id))
+    return CallDetail(call, lines, views, _flag_lines(lines, views), call_review(store, call_id),
+                      call_conduct(store, call_id))
 
 
 def _flag_lines(lines: list[Line], views: list[FlagView]) -> dict[int, int]:
@@ -116,3 +118,23 @@ def call_review(store: Store, call_id: str) -> FlagView | None:
     return FlagView(call_id, CALL_REVIEW, "", None, None, None, None, None, None, None,
                     row.verdict, _scrub(store, row.note), row.reviewer)
 
+
+
+def call_conduct(store: Store, call_id: str) -> CallConduct:
+    """The call's wrap-up, checklist, overtalk, mood and repeats (already redacted when stored)."""
+    conduct = CallConduct()
+    items: dict[str, dict] = {}
+    for event in read_call_events(store, call_id):
+        kind = event["type"]
+        if kind == "wrapup":
+            conduct.wrapup = event
+        elif kind == "checklist":
+            items[str(event["item"])] = event
+        elif kind == "overtalk":
+            conduct.overtalk.append(event)
+        elif kind == "sentiment":
+            conduct.sentiment.append(event)
+        elif kind == "repeat":
+            conduct.repeats.append(event)
+    conduct.checklist = list(items.values())
+    return conduct

@@ -83,6 +83,24 @@ class FlagContext:
 
 
 @dataclass
+class CallConduct:
+    """How a call went, from its stored events: the wrap-up note (None: the call ended
+    before it was written), each checklist item's last status, overtalk, the customer's
+    mood over the call and the repeats."""
+
+    wrapup: dict[str, Any] | None = None
+    checklist: list[dict[str, Any]] = field(default_factory=list)
+    overtalk: list[dict[str, Any]] = field(default_factory=list)
+    sentiment: list[dict[str, Any]] = field(default_factory=list)
+    repeats: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.wrapup or self.checklist or self.overtalk or self.sentiment
+                    or self.repeats)
+
+
+@dataclass
 class CallDetail:
     """One call as the review screen shows it.
 
@@ -92,6 +110,7 @@ class CallDetail:
         flags: its flags with their verdicts and notes.
         flag_lines: flag seq -> index in ``lines`` of the utterance it was heard in.
         note: the note about the call as a whole, if any.
+        conduct: how the call went (wrap-up, checklist, overtalk, mood, repeats).
     """
 
     call: CallSummary
@@ -99,6 +118,7 @@ class CallDetail:
     flags: list[FlagView]
     flag_lines: dict[int, int]
     note: FlagView | None = None
+    conduct: CallConduct = field(default_factory=CallConduct)
 
 
 @dataclass

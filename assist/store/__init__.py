@@ -34,6 +34,7 @@ from .painpoints import (
 )
 from .reads import (
     flag_exists,
+    read_call_events,
     read_call_review,
     read_calls,
     read_false_alarms,
@@ -48,6 +49,7 @@ from .schema import (
     SCHEMA_VERSION,
     VERDICTS,
     agents,
+    call_events,
     calls,
     flags,
     metadata,
@@ -67,6 +69,7 @@ __all__ = [
     "_reason",
     "agents",
     "CALL_REVIEW",
+    "call_events",
     "calls",
     "commit_clustering",
     "default_agent",
@@ -85,6 +88,7 @@ __all__ = [
     "painpoint_runs",
     "painpoint_sightings",
     "painpoints",
+    "read_call_events",
     "read_call_review",
     "read_calls",
     "read_false_alarms",

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Row, RowMapping, and_, exists, func, select
 
-from .schema import CALL_REVIEW, agents, calls, flags, reviews, suggestions, utterances
+from .schema import (
+    CALL_REVIEW,
+    agents,
+    call_events,
+    calls,
+    flags,
+    reviews,
+    suggestions,
+    utterances,
+)
 
 if TYPE_CHECKING:
     from .store import Store
@@ -140,3 +149,17 @@ def _as_datetime(value: datetime | date) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None)
     return datetime(value.year, value.month, value.day)
+
+
+def read_call_events(store: Store, call_id: str, types: Sequence[str] | None = None
+                     ) -> list[dict[str, object]]:
+    """A call's stored overtalk, checklist, sentiment, repeat and wrapup events, in order,
+    each as its ``--jsonl`` keys (``type``, ``t`` and the event's own)."""
+    import json
+
+    query = select(call_events).where(call_events.c.call_id == call_id).order_by(call_events.c.seq)
+    if types:
+        query = query.where(call_events.c.type.in_(list(types)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [{"type": r["type"], "t": r["t"], **json.loads(r["data"])} for r in rows]

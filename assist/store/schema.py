@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -88,6 +89,7 @@ flags = Table(
     Column("span_end", Integer),
     Column("t", Float),
     Column("confidence", Float),  # v5
+    Column("audible", Boolean),  # v6: a "the line is bad" flag: was the customer heard clearly
     UniqueConstraint("call_id", "seq", name="uq_flags_call_seq"),
     Index("ix_flags_phrase", "phrase"),  # v2
 )
@@ -103,6 +105,17 @@ suggestions = Table(
     Column("feedback", String(16)),  # v2: useful / not-useful
     Column("feedback_at", DateTime),  # v2
     UniqueConstraint("call_id", "seq", name="uq_suggestions_call_seq"),
+)
+call_events = Table(  # v6: how the call went (overtalk, checklist, sentiment, repeat, wrapup)
+    "call_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", String(64), ForeignKey("calls.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("t", Float),
+    Column("data", Text, nullable=False),  # the event's keys as JSON, every string redacted
+    UniqueConstraint("call_id", "seq", name="uq_call_events_call_seq"),
+    Index("ix_call_events_type", "type"),
 )
 painpoints = Table(  # v2
     "painpoints", metadata,
@@ -246,6 +259,21 @@ def _v5(conn: Connection) -> None:
     _add_column(conn, "flags", Column("confidence", Float))
 
 
+def _v6(conn: Connection) -> None:
+    """How the call went: one row per overtalk, checklist, sentiment, repeat and wrapup event;
+    whether the customer was heard clearly when the agent said the line was bad."""
+    md = MetaData()
+    Table("calls", md, Column("id", String(64), primary_key=True))
+    Table("call_events", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("call_id", String(64), ForeignKey("calls.id"), nullable=False),
+          Column("seq", Integer, nullable=False), Column("type", String(32), nullable=False),
+          Column("t", Float), Column("data", Text, nullable=False),
+          UniqueConstraint("call_id", "seq", name="uq_call_events_call_seq"),
+          Index("ix_call_events_type", "type"))
+    md.tables["call_events"].create(conn)
+    _add_column(conn, "flags", Column("audible", Boolean))
+
+
 def _add_column(conn: Connection, table: str, column: Column) -> None:
     quote = conn.dialect.identifier_preparer.quote
     kind = column.type.compile(dialect=conn.dialect)
@@ -265,5 +293,6 @@ MIGRATIONS: list[Migration] = [
     Migration(3, "pain-point items (tracker state)", _v3),
     Migration(4, "pain-point runs (re-clustering across machines)", _v4),
     Migration(5, "flag confidence", _v5),
+    Migration(6, "call events (overtalk, checklist, sentiment, repeat, wrapup), flag audible", _v6),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

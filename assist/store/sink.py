@@ -18,14 +18,30 @@ from sqlalchemy.exc import (
 )
 
 from ..config import private_file
-from ..events import End, Event, Flag, PainPoint, Suggestion, Utterance
+from ..events import (
+    ChecklistStatus,
+    End,
+    Event,
+    Flag,
+    Overtalk,
+    PainPoint,
+    Repeat,
+    Sentiment,
+    Suggestion,
+    Utterance,
+    WrapUp,
+)
 from ..redact import Redacted, Redactor, redact
 from .engine import _is_outage, _iso, _reason, now
 from .schema import INCOMPLETE
-from .store import _read_spool, _try_lock, log
+from .store import _read_spool, _try_lock, log, redact_strings
 
 if TYPE_CHECKING:
     from .store import Store
+
+
+STORED_EVENTS = (Overtalk, ChecklistStatus, Sentiment, Repeat, WrapUp)
+"""How the call went: kept whole (every string redacted) in ``call_events``."""
 
 
 def default_agent() -> str:
@@ -60,7 +76,7 @@ class StoreSink:
         self.call_id = call_id
         self.retry_seconds = retry_seconds
         self.redactor = redactor  # None: the store's context for the call
-        self._seq = {"utterance": 0, "flag": 0, "suggestion": 0, "painpoint": 0}
+        self._seq = {"utterance": 0, "flag": 0, "suggestion": 0, "painpoint": 0, "event": 0}
         self._last_utterance: dict[str, tuple[int, str, Redacted]] = {}
         self._lock = threading.RLock()
         self._started = False
@@ -140,6 +156,13 @@ class StoreSink:
             return {"op": "painpoint", "seq": self._next("painpoint"), "cluster": event.cluster,
                     "label": redact(event.label, self.store.redaction).text, "count": event.count,
                     "t": event.t, "seen": _iso(now()), "redacted": True}
+        if isinstance(event, STORED_EVENTS):
+            # what these say quotes the call (a restated problem, the summary): read with
+            # the call's turns, losing every number they lost
+            data = {k: v for k, v in event.to_dict().items() if k not in ("type", "t")}
+            quoted = (self.redactor or self.store.call_redactor(self.call_id)).quoted
+            return {"op": "event", "seq": self._next("event"), "type": event.type, "t": event.t,
+                    "data": redact_strings(data, quoted), "redacted": True}
         if isinstance(event, End):
             return {"op": "end", "ended": _iso(now()), "duration": event.duration}
         return None
@@ -163,7 +186,7 @@ class StoreSink:
                 "start": event.start, "end": event.end, "severity": event.severity,
                 "suggestion": event.suggestion, "matcher": event.matcher,
                 "span_start": span[0], "span_end": span[1], "t": event.t,
-                "confidence": event.confidence, "redacted": True}
+                "confidence": event.confidence, "audible": event.audible, "redacted": True}
 
     def _next(self, kind: str) -> int:
         self._seq[kind] += 1

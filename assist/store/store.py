@@ -30,7 +30,7 @@ from sqlalchemy.exc import (
 
 from ..config import private_file
 from ..errors import AssistError
-from ..redact import RedactionOptions, Redactor, redact
+from ..redact import Redacted, RedactionOptions, Redactor, redact
 from .engine import (
     _check_exists,
     _dt,
@@ -49,6 +49,7 @@ from .schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
     agents,
+    call_events,
     calls,
     flags,
     metadata,
@@ -224,6 +225,8 @@ class Store:
         for key in ("text", "title", "note", "label"):
             if isinstance(op.get(key), str):
                 op[key] = redact(op[key], self.redaction).text
+        if isinstance(op.get("data"), dict):
+            op["data"] = redact_strings(op["data"], lambda text: redact(text, self.redaction))
         return op
 
     def _insert_ignore(self, conn: Connection, table: Table, values: dict[str, Any],
@@ -298,6 +301,11 @@ class Store:
         conn.execute(painpoint_items.insert().values(
             painpoint_id=op.get("painpoint_id"), call_id=op.get("call_id"), text=op["text"],
             embedding=base64.b64decode(op["embedding"]), seen=_dt(op["seen"])))
+
+    def _op_event(self, conn: Connection, op: dict[str, Any]) -> None:
+        self._insert_ignore(conn, call_events, {
+            "call_id": op["call_id"], "seq": op["seq"], "type": op["type"], "t": op.get("t"),
+            "data": json.dumps(op["data"], ensure_ascii=False)}, ["call_id", "seq"])
 
     def _op_end(self, conn: Connection, op: dict[str, Any]) -> None:
         conn.execute(update(calls).where(calls.c.id == op["call_id"]).values(
@@ -406,6 +414,17 @@ def _read_version(conn: Connection) -> int:
     return conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
 
 
+def redact_strings(value: Any, redactor: Callable[[str], Redacted]) -> Any:
+    """``value`` with every string inside it, however nested, redacted by ``redactor``."""
+    if isinstance(value, str):
+        return redactor(value).text
+    if isinstance(value, dict):
+        return {k: redact_strings(v, redactor) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_strings(v, redactor) for v in value]
+    return value
+
+
 def _pick(op: dict[str, Any], table: Table) -> dict[str, Any]:
     return {c.name: op[c.name] for c in table.columns if c.name in op and c.name != "id"}
 
@@ -419,6 +438,7 @@ _HANDLERS: dict[str, Callable[[Store, Connection, dict[str, Any]], None]] = {
     "feedback": Store._op_feedback,
     "painpoint": Store._op_painpoint,
     "painpoint_item": Store._op_painpoint_item,
+    "event": Store._op_event,
     "end": Store._op_end,
     "review": Store._op_review,
 }

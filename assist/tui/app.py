@@ -36,15 +36,41 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..audio import MeteredSource
 from ..call import Describable, Reopenable, Sink, Source
+from ..conduct import TalkFigures
 from ..errors import AssistError
-from ..events import DeadAir, End, Event, Flag, PainPoint, Partial, Ready, Suggestion, Utterance
+from ..events import (
+    ChecklistStatus,
+    DeadAir,
+    End,
+    Event,
+    Flag,
+    Overtalk,
+    PainPoint,
+    Partial,
+    Ready,
+    Repeat,
+    Sentiment,
+    Suggestion,
+    Utterance,
+    WrapUp,
+)
 from .article import ArticleLoader, ArticleScreen, load_article
 from .base import SWITCH_BINDINGS, ScreensApp
 from .keybar import KeyBar
 from .messages import Levels, PartialText, PipelineEvent
 from .shared import SteadyScreen, StoreHandle
 from .transcript import Transcript
-from .widgets import Banner, CallHeader, CoachPanel, KbPanel, PainTicker, clock_text
+from .widgets import (
+    Banner,
+    CallHeader,
+    ChecklistPanel,
+    CoachPanel,
+    KbPanel,
+    MoodBar,
+    PainTicker,
+    clock_text,
+    wrapup_text,
+)
 
 if TYPE_CHECKING:
     from ..call import CallSettings
@@ -195,12 +221,16 @@ class AssistApp(ScreensApp):
         self.coach = CoachPanel(self.flag_hold, id="coach")
         self.kb = KbPanel(id="kb")
         self.ticker = PainTicker(id="ticker")
+        self.checklist = ChecklistPanel(id="checklist")
+        self.mood = MoodBar(id="mood")
         yield self.header
         yield self.banner
+        yield self.mood
         with Horizontal(id="main"):
             yield self.transcript
             with Vertical(id="side"):
                 yield self.coach
+                yield self.checklist
                 yield self.kb
         yield self.ticker
         yield KeyBar()
@@ -224,6 +254,11 @@ class AssistApp(ScreensApp):
             return  # closing
         self.header.set_elapsed(self.call_time())
         self.banner.tick(self.clock())
+        self.mood.tick(self.clock())
+        talk = self._talk_figures()
+        if talk is not None:
+            self.header.set_talk(talk.talk_agent if sum(talk.voice.values()) else None,
+                                 talk.overtalk, talk.longest_monologue)
         if self.store_status is not None:
             said = self.store_status()
             if said != self._store_said:
@@ -232,6 +267,14 @@ class AssistApp(ScreensApp):
                 elif self._store_said:
                     self.notify("Storing the call again: everything held is written.", timeout=5)
                 self._store_said = said
+
+    def _talk_figures(self) -> TalkFigures | None:
+        """The running call's talk figures, read from its talk monitor once a second."""
+        for analyzer in getattr(self.pipeline, "analyzers", ()):
+            figures = getattr(analyzer, "figures", None)
+            if isinstance(figures, TalkFigures):
+                return figures
+        return None
 
     # ------------------------------------------------------------ the call
 
@@ -368,11 +411,30 @@ class AssistApp(ScreensApp):
     def _show_deadair(self, event: DeadAir) -> None:
         self.banner.show_dead_air(event, self.clock())
 
+    def _show_checklist(self, event: ChecklistStatus) -> None:
+        self.checklist.set_status(event)
+
+    def _show_sentiment(self, event: Sentiment) -> None:
+        self.mood.set_mood(event)
+
+    def _show_repeat(self, event: Repeat) -> None:
+        self.mood.set_repeat(event, self.clock())
+        self.transcript.add_note(f"↻ the customer restated the problem ({event.count}×)", "repeat")
+
+    def _show_overtalk(self, event: Overtalk) -> None:
+        who = "You" if event.speaker == "agent" else "The customer"
+        self.transcript.add_note(f"⇄ {who} talked over the other side for {event.duration:.1f} s",
+                                 "overtalk")
+
+    def _show_wrapup(self, event: WrapUp) -> None:
+        self.transcript.add_note(wrapup_text(event), "wrapup")
+
     def _show_end(self, event: End) -> None:
         self._call_id = event.call
         if self._t0 is not None and self._t_end is None:
             self._t_end = self.clock()
         self.banner.clear()
+        self.mood.reset()  # the call is over: its mood is in the wrap-up
         for speaker in self.header.speakers:
             self.transcript.show_partial(speaker, "")
         self.transcript.add_note(f"Call ended · {clock_text(event.duration)} of audio", "end")
@@ -384,6 +446,8 @@ class AssistApp(ScreensApp):
         self.coach.reset()
         self.kb.reset()
         self.banner.clear()
+        self.checklist.reset()
+        self.mood.reset()
 
     # ------------------------------------------------------------ keys
 

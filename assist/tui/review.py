@@ -18,6 +18,7 @@ Keys in a call:
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -31,12 +32,12 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Checkbox, DataTable, Input, Static
 from textual.worker import get_current_worker
 
-from ..events import AGENT, Flag, Utterance
+from ..events import AGENT, Flag, Utterance, WrapUp
 from .keybar import KeyBar
 from .messages import CallLoaded, CallsLoaded, ReviewSaved
 from .shared import SteadyScreen, StoreHandle, TitleBar, failure
 from .transcript import Transcript, UtteranceEntry
-from .widgets import SEVERITY_STYLES, clock_text, evidence_text, flag_card
+from .widgets import SEVERITY_STYLES, clock_text, evidence_text, flag_card, wrapup_text
 
 if TYPE_CHECKING:
     from ..review import CallDetail, FlagView
@@ -317,6 +318,11 @@ class CallScreen(Screen[None]):
             (Utterance(speaker=line.speaker, start=line.start or 0.0, end=line.end or 0.0,
                        text=line.text), by_line.get(i, []))
             for i, line in enumerate(self.detail.lines)])
+        wrapup = self.detail.conduct.wrapup
+        if wrapup is not None:
+            known = {f.name for f in dataclasses.fields(WrapUp)} - {"t"}
+            transcript.add_note(wrapup_text(WrapUp(**{k: v for k, v in wrapup.items() if k in known})),
+                                "wrapup")
 
     # ------------------------------------------------------------ drawing
 

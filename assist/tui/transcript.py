@@ -24,7 +24,8 @@ from .widgets import SPEAKER_LABELS, clock_text, highlighted
 
 WHO_WIDTH = 15  # "MM:SS Customer" and a space
 SPEAKER_STYLES = {AGENT: "bold $primary", CUSTOMER: "bold $accent"}
-NOTE_STYLES = {"mark": "bold $warning"}
+NOTE_STYLES = {"mark": "bold $warning", "overtalk": "$warning", "repeat": "$warning",
+               "wrapup": "$text"}
 
 
 def tail_start(text: str, stable: int | None) -> int | None:

@@ -20,7 +20,19 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
-from ..events import AGENT, CUSTOMER, SPEAKERS, DeadAir, Flag, PainPoint, Suggestion
+from ..events import (
+    AGENT,
+    CUSTOMER,
+    SPEAKERS,
+    ChecklistStatus,
+    DeadAir,
+    Flag,
+    PainPoint,
+    Repeat,
+    Sentiment,
+    Suggestion,
+    WrapUp,
+)
 from .messages import Levels
 
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
@@ -113,10 +125,12 @@ class CallHeader(Horizontal):
         self.meters = {s: LevelMeter(s, active=s in self.speakers, id=f"meter-{s}", classes="meter")
                        for s in SPEAKERS}
         self.model_name = Static(self._model_text(), id="model-name")
+        self.talk = Static("", id="call-talk")
         yield Static("assist", id="app-name")
         yield self.state
         yield self.timer
         yield from self.meters.values()
+        yield self.talk
         yield self.model_name
 
     def _model_text(self) -> str:
@@ -136,6 +150,15 @@ class CallHeader(Horizontal):
         if model and model != self.model:
             self.model = model
             self.model_name.update(self._model_text())
+
+    def set_talk(self, agent_share: float | None, overtalk: int, monologue: float) -> None:
+        """Agent talk share, overtalk count and the longest agent monologue so far."""
+        if agent_share is None:
+            text = ""
+        else:
+            text = f"agent {100 * agent_share:.0f}% · overtalk {overtalk} · mono {monologue:.0f}s"
+        if text != str(self.talk.content):
+            self.talk.update(text)
 
     def set_levels(self, levels: dict[str, float]) -> None:
         for speaker, level in levels.items():
@@ -267,6 +290,9 @@ def flag_card(flag: Flag) -> Content:
         parts += ["\n", ("Why ", "bold"), flag.why]
     if flag.suggestion:
         parts += ["\n", ("Say ", "bold $success"), flag.suggestion]
+    if flag.audible is not None:
+        parts += ["\n", ("Line ", "bold"), "the customer was heard clearly just before"
+                  if flag.audible else "the customer was hard to make out just before"]
     return Content.assemble(*parts)
 
 
@@ -405,3 +431,113 @@ class Banner(Static):
         if self.dead_air is not None:
             self.dead_air = None
             self.display = False
+
+
+# ---------------------------------------------------------------- how the call goes
+
+CHECK_MARKS = {"pending": ("○", "$text-muted"), "done": ("✓", "$success"),
+               "late": ("✓ late", "$warning"), "order": ("✗ out of order", "$error"),
+               "missed": ("✗ missed", "$error")}
+
+
+class ChecklistPanel(Static):
+    """The call's required steps, one line each, ticking as they are done; an open or
+    missed step shows what to say for it."""
+
+    def __init__(self, **kwargs):
+        super().__init__("", **kwargs)
+        self.items: dict[str, ChecklistStatus] = {}
+
+    def on_mount(self) -> None:
+        self.border_title = "Checklist"
+        self._render_all()
+
+    def set_status(self, event: ChecklistStatus) -> None:
+        self.items[event.item] = event
+        self._render_all()
+
+    def reset(self) -> None:
+        self.items.clear()
+        self._render_all()
+
+    def _render_all(self) -> None:
+        if not self.items:
+            self.update(Content.styled("The call's steps appear here.", "$text-muted"))
+            return
+        lines = []
+        for item in self.items.values():
+            mark, style = CHECK_MARKS.get(item.status, ("?", "$text-muted"))
+            line = Content.assemble((mark, style), " ", item.title or item.item)
+            if item.status in ("order", "missed") and item.hint:
+                line = Content.assemble(line, ("  say: " + item.hint, "$text-muted"))
+            lines.append(line)
+        self.update(Content("\n").join(lines))
+
+
+MOOD_STYLES = {"positive": "$success", "neutral": "$text-muted", "frustrated": "$warning",
+               "angry": "$error"}
+
+
+class MoodBar(Static):
+    """The customer's mood and what to do about it: shown while the customer is
+    frustrated or angry, and for ``repeat_hold`` seconds after they had to repeat a problem."""
+
+    def __init__(self, repeat_hold: float = 20.0, **kwargs):
+        super().__init__("", **kwargs)
+        self.repeat_hold = repeat_hold
+        self.mood: Sentiment | None = None
+        self.move = ""
+        self.repeat: Repeat | None = None
+        self._repeat_at = 0.0
+
+    def on_mount(self) -> None:
+        self.display = False
+
+    def set_mood(self, event: Sentiment) -> None:
+        self.mood = event
+        if event.suggestion:
+            self.move = event.suggestion
+        if event.label not in ("frustrated", "angry"):
+            self.move = ""
+        self._render_all()
+
+    def set_repeat(self, event: Repeat, now: float) -> None:
+        self.repeat, self._repeat_at = event, now
+        self._render_all()
+
+    def tick(self, now: float) -> None:
+        if self.repeat is not None and now - self._repeat_at >= self.repeat_hold:
+            self.repeat = None
+            self._render_all()
+
+    def reset(self) -> None:
+        self.mood, self.move, self.repeat = None, "", None
+        self._render_all()
+
+    def _render_all(self) -> None:
+        parts: list[Content] = []
+        mood = self.mood
+        if mood is not None and mood.label in ("frustrated", "angry"):
+            parts.append(Content.assemble((f"▼ Customer {mood.label}", f"bold {MOOD_STYLES[mood.label]}"),
+                                          (f" ({mood.score:+.2f})", "$text-muted"),
+                                          f"  {self.move}" if self.move else ""))
+        if self.repeat is not None:
+            parts.append(Content.assemble(
+                (f"↻ Said {self.repeat.count} times", "bold $warning"),
+                f": sum their problem up in their words so they know you have it "
+                f"(\"{self.repeat.text}\")."))
+        self.display = bool(parts)
+        if parts:
+            self.update(Content("\n").join(parts))
+
+
+def wrapup_text(event: WrapUp) -> str:
+    """The wrap-up as the transcript's closing note."""
+    reason = event.reason_title or event.reason or "not found"
+    mood = ""
+    if event.sentiment_start is not None and event.sentiment_end is not None:
+        mood = f" · mood {event.sentiment_start:+.1f} → {event.sentiment_end:+.1f}"
+    missed = ", ".join(event.checklist_missed) or "none"
+    return (f"Wrap-up · reason: {reason} · steps missed: {missed} · agent talk "
+            f"{100 * event.talk_agent:.0f}% · overtalk {event.overtalk} · dead air "
+            f"{event.dead_air:.0f}s{mood}\n{event.summary}")

@@ -644,3 +644,14 @@ def test_snapshot_kb_screen(snap_compare, here, small_kb, embedder):
     shutil.copytree(small_kb, here / "kb")
     assert snap_compare(back_office("kb", kb_dir=here / "kb"), terminal_size=(100, 30),
                         run_before=search)
+
+
+@anyio
+async def test_the_call_screen_ends_with_the_stored_wrapup(review_db):
+    app = back_office("review", review_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_recorded_call(pilot)
+        notes = [n.text for n in screen.query_one("#call-transcript", Transcript).notes
+                 if n.kind == "wrapup"]
+        assert len(notes) == 1 and notes[0].startswith("Wrap-up · reason: Card hasn't arrived")
+        assert "steps missed: none" in notes[0] and "Customer: " in notes[0]
