@@ -341,22 +341,30 @@ def score_runs(runs: list[CallRun], mood: EmbeddingMood) -> dict[str, Any]:
 
 
 def latencies(runs: list[CallRun]) -> dict[str, list[float]]:
-    """Seconds from each event's cause to its ``t`` (real-time replays only)."""
-    out: dict[str, list[float]] = {"overtalk": [], "checklist": [], "sentiment": [], "repeat": [],
-                                   "wrapup": []}
+    """Seconds from each event's cause to its ``t`` (real-time replays only): an overtalk's
+    end, the end of the speech an utterance-driven event follows (recognition's final
+    latency included), the call's end; and, for those, the analyzers' own share: ``t``
+    after the utterance event they follow."""
+    out: dict[str, list[float]] = {k: [] for k in (
+        "overtalk", "checklist", "sentiment", "repeat", "wrapup",
+        "checklist after its utterance", "sentiment after its utterance",
+        "repeat after its utterance")}
     for run in runs:
-        last_end = None
+        last: Utterance | None = None
         for event in run.events:
             if isinstance(event, Utterance):
-                last_end = event.end
+                last = event
             elif isinstance(event, Overtalk):
                 out["overtalk"].append(event.t - (event.start + event.duration))
-            elif isinstance(event, ChecklistStatus) and event.status != "pending":
-                out["checklist"].append(event.t - event.at)
-            elif isinstance(event, Sentiment | Repeat) and last_end is not None:
-                out[event.type].append(event.t - last_end)
             elif isinstance(event, WrapUp):
                 out["wrapup"].append(event.t - run.audio_seconds)
+            elif isinstance(event, ChecklistStatus) and event.status != "pending":
+                out["checklist"].append(event.t - event.at)
+                if last is not None and event.at == last.end:
+                    out["checklist after its utterance"].append(event.t - last.t)
+            elif isinstance(event, Sentiment | Repeat) and last is not None:
+                out[event.type].append(event.t - last.end)
+                out[f"{event.type} after its utterance"].append(event.t - last.t)
     return out
 
 
@@ -365,6 +373,8 @@ def main() -> None:
     parser.add_argument("--split", choices=("dev", "heldout", "all"), default="all")
     parser.add_argument("--realtime", type=int, default=0, metavar="N",
                         help="also replay the first N calls at real-time pace (latency)")
+    parser.add_argument("--only", action="append", metavar="ID",
+                        help="only this call (repeatable)")
     parser.add_argument("--errors", action="store_true", help="list every miss")
     parser.add_argument("--rescore", action="store_true",
                         help="re-run the analyzers on the last run's saved utterances (no "
@@ -372,7 +382,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    calls = load_calls(args.split)
+    calls = [c for c in load_calls(args.split) if not args.only or c["id"] in args.only]
     ensure_rendered(calls)
     mood = EmbeddingMood(load_embedder())
     runs = []

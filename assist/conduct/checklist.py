@@ -162,5 +162,16 @@ def _trigger(entry: Entry) -> bool:
 
 
 def _says(text: str, words: tuple[str, ...]) -> bool:
-    heard = normalize(text).words
-    return any(tuple(heard[i:i + len(words)]) == words for i in range(len(heard) - len(words) + 1))
+    """The company's name said, as a recogniser writes it: spacing and spelling may differ
+    ("clear line tell com" for Clearline Telecom, "Harbor" for Harbour): letters only,
+    an approximate match of the whole name inside the turn."""
+    from rapidfuzz import fuzz
+
+    name, heard = "".join(words), "".join(normalize(text).words)
+    if len(name) < _MIN_FUZZY_NAME:
+        return name in heard
+    return fuzz.partial_ratio(name, heard) >= _NAME_SIMILARITY
+
+
+_MIN_FUZZY_NAME = 6  # letters: a shorter name must be heard exactly
+_NAME_SIMILARITY = 85  # rapidfuzz partial ratio: about one letter wrong in seven

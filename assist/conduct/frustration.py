@@ -11,6 +11,8 @@ import numpy as np
 
 from ..call import Analyzer
 from ..events import CUSTOMER, Event, Overtalk, Repeat, Sentiment, Utterance
+from ..kb import word_tokens
+from ..redact import NUMBER_WORDS
 
 LABELS = (("positive", 0.3), ("neutral", -0.3), ("frustrated", -0.6))  # else angry
 MOVES = {
@@ -19,6 +21,12 @@ MOVES = {
     "angry": "Let them finish, don't talk over them. Apologise once, sum up their problem in "
              "their words, and give one concrete next step with a time.",
 }
+
+
+def _content_words(text: str) -> list[str]:
+    """The words that carry meaning: no stop words, numbers or a recogniser's loops."""
+    words = [w for w in word_tokens(text) if not w.isdigit() and w not in NUMBER_WORDS]
+    return [w for i, w in enumerate(words) if len(set(w)) > 1 and w not in words[:i]]
 
 
 def label_of(score: float) -> str:
@@ -50,6 +58,9 @@ class FrustrationOptions:
         rate: each word per second faster than the caller's normal.
         overtalk: the customer talked over the agent in the last ``recent`` seconds.
         repeat: the customer restated a problem (per restatement past the first).
+        full_words: an utterance with this many content words (not numbers) moves the running
+            score with the full weight; shorter ones count in proportion: "uh, right", "four
+            two seven one" or a recogniser's "Mmmmm" say little about a mood.
     """
 
     falling: float = 0.7
@@ -63,6 +74,7 @@ class FrustrationOptions:
     overtalk: float = 0.15
     repeat: float = 0.15
     recent: float = 15.0
+    full_words: int = 6
 
 
 class FrustrationMonitor(Analyzer):
@@ -125,10 +137,11 @@ class FrustrationMonitor(Analyzer):
         if utterance.speaker != CUSTOMER or not utterance.text.strip():
             return []
         value = self.utterance_score(utterance)
+        weight = min(1.0, len(_content_words(utterance.text)) / self.options.full_words)
         if self.score is None:
-            self.score = value
+            self.score = weight * value
         else:
-            a = self.options.falling if value < self.score else self.options.rising
+            a = weight * (self.options.falling if value < self.score else self.options.rising)
             self.score = a * value + (1 - a) * self.score
         if self.first is None:
             self.first = self.score

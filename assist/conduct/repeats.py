@@ -28,7 +28,7 @@ class RepeatMonitor(Analyzer):
 
     name = "repeats"
 
-    def __init__(self, embedder: Embedder, threshold: float = 0.7):
+    def __init__(self, embedder: Embedder, threshold: float = 0.6):
         self.embedder = embedder
         self.threshold = threshold
         self.start()

@@ -96,3 +96,13 @@ def test_a_broken_checklist_pack_names_file_and_line(tmp_path):
 
 def test_the_shipped_checklists_lint_clean():
     assert lint(None, kind=CHECKLISTS, folder_name="checklists") == []
+
+
+def test_the_company_name_counts_as_the_recogniser_writes_it(embedder):
+    monitor = ChecklistMonitor(company="Clearline Telecom", embedder=embedder)
+    said = [(AGENT, 0.5, "Hello and welcome to clear line tell com, you're speaking with Ben."),
+            (CUSTOMER, 4.0, "Hi, my broadband keeps dropping out.")]
+    assert statuses(monitor, said)["greeting"][0] == "done"
+    other = [(AGENT, 0.5, "Hello and welcome to Northwind Mobile, you're speaking with Ben."),
+             (CUSTOMER, 4.0, "Hi, my broadband keeps dropping out.")]
+    assert statuses(monitor, other)["greeting"][0] == "missed"

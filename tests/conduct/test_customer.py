@@ -123,3 +123,15 @@ def test_the_wrapup_names_the_reason_and_keeps_no_card_number(embedder, mood):
     assert "4539" not in wrapup.summary and "four five three" not in wrapup.summary
     assert wrapup.checklist_missed == ["verify-identity"]
     assert 0.3 < wrapup.talk_agent < 0.8 and wrapup.sentiment_start is not None
+
+
+def test_short_and_garbled_turns_hardly_move_the_mood(mood):
+    # a recogniser's loop, an ID read out and a filler: nothing about how the customer feels
+    turns = [(CUSTOMER, "Hi, I'd like to move my direct debit to the first of the month."),
+             (AGENT, "Sure, can I take the last four digits of the card?"),
+             (CUSTOMER, "Four, two, seven, one."),
+             (AGENT, "Thanks."),
+             (CUSTOMER, "Mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm"),
+             (CUSTOMER, "uh, right.")]
+    events = [e for e in run(call(turns), [FrustrationMonitor(mood)]) if isinstance(e, Sentiment)]
+    assert [e.label for e in events] == ["neutral"]
