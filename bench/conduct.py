@@ -395,7 +395,7 @@ def main() -> None:
         print(f"[{n}/{len(calls)}] {call['id']}: {run.audio_seconds:.0f} s of audio in "
               f"{run.wall_seconds:.0f} s", flush=True)
     report: dict[str, Any] = {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                              "split": args.split}
+                              "split": args.split, "rescored": args.rescore}
     by_split = {}
     for split in ("dev", "heldout"):
         part = [r for r in runs if r.call["split"] == split]
@@ -444,7 +444,12 @@ def table(report: dict[str, Any]) -> str:
         ("repeats on calls without", lambda r: f"{r['repeats']['on_calls_without']}"),
         ("cost, share of one core", lambda r: f"{100 * r['cost_share_of_one_core']:.2f} %"),
     ]
-    lines = [f"cpu_count={report['cpu_count']}, tiny.en, every analyzer on, fast replay",
+    if report.get("rescored"):
+        rows = rows[:-1]
+    how = ("rescored: the last run's saved utterances and overtalk through the analyzers "
+           "again (no recognition; cost not measured)" if report.get("rescored")
+           else "tiny.en, every analyzer on, fast replay")
+    lines = [f"cpu_count={report['cpu_count']}, {how}",
              f"{'':32}" + "".join(f"{c:>16}" for c in cols)]
     lines += [f"{name:32}" + "".join(f"{fmt(results[c]):>16}" for c in cols) for name, fmt in rows]
     if "latency" in report:
