@@ -71,7 +71,6 @@ class ChecklistMonitor(Analyzer):
 
     def start(self, call_id: str | None = None) -> list[Event]:
         self.items = {e.id: _State(e) for e in self.entries}
-        self.triggered: dict[str, float] = {}
         self.first_word: float | None = None
         self.turns = 0  # agent turns so far
         self.greeted: float | None = None  # greeting said (company still missing)
@@ -105,7 +104,6 @@ class ChecklistMonitor(Analyzer):
         for ident in said:
             state = self.items[ident]
             if _trigger(state.entry):
-                self.triggered.setdefault(ident, utterance.end)
                 events += self._order(ident, utterance.end)
             elif "within" in state.entry.extra and self.greeted is None:
                 self.greeted = utterance.end
@@ -138,11 +136,10 @@ class ChecklistMonitor(Analyzer):
                 if s.entry.extra.get("before") == trigger and s.status == PENDING]
 
     def _answered(self, utterance: Utterance) -> list[Event]:
-        events: list[Event] = []
-        for state in self.items.values():
-            if state.asked is not None and state.status == PENDING and normalize(utterance.text).words:
-                events.append(self._event(state, DONE, utterance.end))
-        return events
+        if not normalize(utterance.text).words:
+            return []
+        return [self._event(state, DONE, utterance.end) for state in self.items.values()
+                if state.asked is not None and state.status == PENDING]
 
     def finish(self, audio_time: float) -> list[Event]:
         events: list[Event] = []

@@ -94,7 +94,6 @@ class FrustrationMonitor(Analyzer):
 
     def start(self, call_id: str | None = None) -> list[Event]:
         self.score: float | None = None
-        self.first: float | None = None
         self.label: str | None = None
         self.warned = False
         self.voice: list[tuple[float, float | None, float]] = []  # loudness, pitch, words/s
@@ -143,8 +142,6 @@ class FrustrationMonitor(Analyzer):
         else:
             a = weight * (self.options.falling if value < self.score else self.options.rising)
             self.score = a * value + (1 - a) * self.score
-        if self.first is None:
-            self.first = self.score
         self.history.append((utterance.end, value, self.score))
         label = label_of(self.score)
         if label == self.label:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import AssistError
-from ..kb import model_key
+from ..kb import encode_texts, model_key
 from ..models import cache_root
 from ..phrases import SoftmaxClassifier
 from ..resources import PACKAGE_DIR
@@ -68,7 +68,8 @@ class EmbeddingMood:
         ones it was fitted on, else fitted now (3 s on 2 cores) and cached."""
         with self._lock:
             if self._model is None:
-                self._model = self._cached() or self._fit_now()
+                path = self._cache_file()
+                self._model = self._cached(path) or self._fit_now(path)
             return self._model
 
     def _cache_file(self) -> Path:
@@ -76,31 +77,27 @@ class EmbeddingMood:
         digest.update(f"{model_key(self.embedder)}|{self.scale}|{self.epochs}|{self.l2}".encode())
         return cache_root() / "moods" / f"{digest.hexdigest()[:20]}.npz"
 
-    def _cached(self) -> SoftmaxClassifier | None:
+    @staticmethod
+    def _cached(path: Path) -> SoftmaxClassifier | None:
         try:
-            with np.load(self._cache_file()) as data:
+            with np.load(path) as data:
                 return SoftmaxClassifier(data["weights"], data["bias"])
         except (OSError, KeyError, ValueError):
             return None
 
-    def _fit_now(self) -> SoftmaxClassifier:
+    def _fit_now(self, path: Path) -> SoftmaxClassifier:
         texts, labels = read_moods(self.training)
-        x = self._embed(texts) * self.scale
+        x = encode_texts(self.embedder, texts) * self.scale
         y = np.asarray([MOODS.index(label) for label in labels])
         model = SoftmaxClassifier.fit(x, y, len(MOODS), self.epochs, self.l2)
         with contextlib.suppress(OSError):  # a read-only cache only costs the next start 3 s
-            path = self._cache_file()
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, weights=model.weights, bias=model.bias)
         return model
 
-    def _embed(self, texts: list[str]) -> Any:
-        return np.asarray(self.embedder.encode(texts, batch_size=64, normalize_embeddings=True,
-                                               show_progress_bar=False), dtype=np.float32)
-
     def probabilities(self, texts: list[str]) -> Any:
         """texts x MOODS."""
-        return self.fit().predict(self._embed(texts) * self.scale)
+        return self.fit().predict(encode_texts(self.embedder, texts) * self.scale)
 
     def score(self, texts: list[str]) -> Any:
         return self.probabilities(texts) @ VALUES

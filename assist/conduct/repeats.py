@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..call import Analyzer
 from ..events import AGENT, CUSTOMER, Event, Repeat, Utterance
-from ..kb import word_tokens
+from ..kb import encode_texts, word_tokens
 from ..painpoints import is_problem, problem_statement
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class RepeatMonitor(Analyzer):
         self.start()
 
     def warm_up(self) -> None:
-        self.embedder.encode(["warm up"], normalize_embeddings=True, show_progress_bar=False)
+        encode_texts(self.embedder, ["warm up"])
 
     def start(self, call_id: str | None = None) -> list[Event]:
         # per problem: its statements (vector, content words), count, the agent turn it was last said at
@@ -49,8 +49,7 @@ class RepeatMonitor(Analyzer):
         if utterance.speaker != CUSTOMER or not is_problem(utterance.text):
             return []
         statement = problem_statement(utterance.text)
-        (vector,) = self.embedder.encode([statement], normalize_embeddings=True,
-                                         show_progress_bar=False)
+        (vector,) = encode_texts(self.embedder, [statement])
         words = set(word_tokens(utterance.text))
         best, similarity = None, self.threshold
         for problem in self.problems:
@@ -68,7 +67,3 @@ class RepeatMonitor(Analyzer):
         best["count"] += 1
         best["turn"] = self.turn
         return [Repeat(speaker=CUSTOMER, count=best["count"], text=statement)]
-
-    def counts(self) -> list[int]:
-        """How many times each problem of the call was stated, in order of first mention."""
-        return [p["count"] for p in self.problems]

@@ -16,7 +16,6 @@ from ..events import (
     Event,
     Flag,
     PainPoint,
-    Sentiment,
     Suggestion,
     Utterance,
     WrapUp,
@@ -37,8 +36,7 @@ class WrapUpWriter(Analyzer):
 
     name = "wrapup"
 
-    def __init__(self, talk: TalkMonitor | None = None,
-                 frustration: FrustrationMonitor | None = None):
+    def __init__(self, talk: TalkMonitor, frustration: FrustrationMonitor):
         self.talk = talk
         self.frustration = frustration
         self.start()
@@ -50,7 +48,6 @@ class WrapUpWriter(Analyzer):
         self.painpoint: tuple[str, str] | None = None
         self.dead_air = 0.0
         self.checklist: dict[str, str] = {}
-        self.sentiment: list[float] = []
         self.flags: list[str] = []
         return []
 
@@ -66,8 +63,6 @@ class WrapUpWriter(Analyzer):
             self.dead_air += event.duration
         elif isinstance(event, ChecklistStatus):
             self.checklist[event.item] = event.status
-        elif isinstance(event, Sentiment):
-            self.sentiment.append(event.score)
         elif isinstance(event, Flag) and event.final:
             self.flags.append(event.phrase)
 
@@ -78,17 +73,15 @@ class WrapUpWriter(Analyzer):
             title = self.titles[reason]
         elif self.painpoint:
             reason, title = self.painpoint
-        figures = self.talk.figures if self.talk else None
-        smoothed = self.frustration.history if self.frustration else []
+        figures = self.talk.figures
+        smoothed = self.frustration.history  # (end, own score, smoothed score) per customer turn
         return [WrapUp(
             reason=reason, reason_title=title, summary=self.summary(),
-            talk_agent=figures.talk_agent if figures else 0.0,
-            overtalk=figures.overtalk if figures else 0,
-            longest_monologue=figures.longest_monologue if figures else 0.0,
-            dead_air=self.dead_air,
+            talk_agent=figures.talk_agent, overtalk=figures.overtalk,
+            longest_monologue=figures.longest_monologue, dead_air=self.dead_air,
             checklist_missed=[item for item, status in self.checklist.items() if status != "done"],
-            sentiment_start=smoothed[0][2] if smoothed else (self.sentiment[0] if self.sentiment else None),
-            sentiment_end=smoothed[-1][2] if smoothed else (self.sentiment[-1] if self.sentiment else None),
+            sentiment_start=smoothed[0][2] if smoothed else None,
+            sentiment_end=smoothed[-1][2] if smoothed else None,
             flags=self.flags,
         )]
 

@@ -94,6 +94,7 @@ class PhraseDetector(Analyzer):
         self._index = [self._build_index(pack) for pack in packs]
         self._early: dict[str, set[str]] = {}
         self._heard: dict[str, list[tuple[float, bool]]] = {}  # per speaker: (end, clear)
+        self._audible = {e.id for pack in packs for e in pack.entries if e.extra.get("audible")}
         self._slow: set[tuple[str, str]] = set()  # (pack file, phrase) whose regex timed out
 
     # ---- setup
@@ -473,12 +474,9 @@ class PhraseDetector(Analyzer):
         flags = self._flags(utterance.text, utterance.speaker, utterance.words, MATCHERS,
                             utterance.start, utterance.end)
         for flag in flags:
-            if self._entry(flag.phrase).extra.get("audible"):
+            if flag.phrase in self._audible:
                 flag.audible = self._other_side_clear(utterance)
         return flags
-
-    def _entry(self, phrase: str) -> Entry:
-        return next(e for pack in self.packs for e in pack.entries if e.id == phrase)
 
     def _other_side_clear(self, utterance: Utterance) -> bool | None:
         """Was anyone else clearly heard in the ``AUDIBLE_WINDOW`` seconds before this?"""
