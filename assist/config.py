@@ -2,7 +2,8 @@
 
 ``config.toml`` in the user config folder (platformdirs), or ``$ASSIST_CONFIG``.
 Precedence, lowest first: defaults < the file < environment (``ASSIST_DB``,
-``ASSIST_AGENT``) < command-line flags.  The file is flat ``key = "value"``
+``ASSIST_AGENT``, ``ASSIST_KB``, ``ASSIST_PHRASES``, ``ASSIST_CHECKLISTS``) <
+command-line flags.  ``assist config set`` checks a value before it saves it.  The file is flat ``key = "value"``
 TOML; a broken one is an ``AssistError`` that names the file and line.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 from .errors import AssistError
 
 ENVIRONMENT = {"db": "ASSIST_DB", "agent": "ASSIST_AGENT", "kb": "ASSIST_KB",
-               "phrases": "ASSIST_PHRASES"}
+               "phrases": "ASSIST_PHRASES", "checklists": "ASSIST_CHECKLISTS"}
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Config:
         channels: channel-to-speaker map for a single stereo device (``agent,customer``).
         kb: the team's knowledge-base folder (None: the shipped kb/).
         phrases: the team's phrase-pack folder (None: the shipped phrases/).
+        checklists: the team's checklist-pack folder (None: the shipped checklists/).
         team: the team the agent belongs to (for the coach's week report).
         company: the company name the agent greets with.
     """
@@ -51,6 +53,7 @@ class Config:
     channels: str | None = None
     kb: str | None = None
     phrases: str | None = None
+    checklists: str | None = None
     team: str | None = None
     company: str | None = None
 
@@ -116,6 +119,9 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None,
     return config.merged(flags or {})
 
 
+FOLDERS = ("kb", "phrases", "checklists")  # settings that name a content folder
+
+
 def write_value(path: Path, key: str, value: str | None) -> None:
     """Set (or with None remove) one key, keeping the file's other lines and comments."""
     if key not in Config.names():
@@ -172,3 +178,48 @@ def private_file(path: Path) -> None:
     private_dir(path.parent)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+# ---------------------------------------------------------------- workspaces
+# A team's content (kb/, phrases/, checklists/) lives in a workspace made by
+# 'assist init DIR'; the shipped folders are defaults and never edited in place.
+
+
+def init_workspace(folder: Path) -> dict[str, Path]:
+    """Copy the shipped content folders into ``folder`` (new or empty); returns each
+    setting's new folder, absolute.  A non-empty ``folder`` is an ``AssistError``."""
+    import shutil
+
+    from .resources import shipped
+
+    folder = folder.expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise AssistError(f"{folder} is a file, not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        raise AssistError(f"{folder} is not empty: 'assist init' makes a workspace in a new or "
+                          "empty folder")
+    made: dict[str, Path] = {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for key in FOLDERS:
+            target = folder.resolve() / key
+            shutil.copytree(shipped(key), target)
+            made[key] = target
+    except OSError as exc:
+        raise AssistError(f"cannot make the workspace {folder}: {exc.strerror or exc}") from None
+    return made
+
+
+def writable_content(folder: Path | None, key: str) -> Path:
+    """The content folder a command may write into: the one the settings name (flag,
+    environment or config file), never the installed package's own copy."""
+    from .resources import PACKAGE_DIR
+
+    if folder is None:
+        raise AssistError(f"no {key} folder is set, and the shipped {key}/ is never edited: "
+                          f"run 'assist init DIR' for a team workspace, or give --{key} DIR")
+    resolved = folder.expanduser().resolve()
+    if resolved.is_relative_to(PACKAGE_DIR):
+        raise AssistError(f"{folder} is inside the installed assist package (lost on the next "
+                          f"install): run 'assist init DIR' for a team workspace")
+    return folder

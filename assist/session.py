@@ -144,7 +144,7 @@ class Session:
             from .store import StoreSink
 
             source = self.source
-            sink = StoreSink(self.store, agent=settings.agent,
+            sink = StoreSink(self.store, agent=settings.agent, team=settings.team,
                              source=source.describe() if isinstance(source, Describable) else "")
             sink.start_call(pipeline.call_id)
             pipeline.sinks.insert(0, sink)  # stored before shown: whatever is printed is committed

@@ -37,11 +37,9 @@ def pulse_sources() -> list[str]:
 
 
 def list_inputs() -> list[DeviceInfo]:
-    """PortAudio inputs plus PulseAudio/PipeWire sources (index -1, name ``pulse:SOURCE``)."""
-    try:
-        found = list_devices()
-    except AssistError:
-        found = []
+    """PortAudio inputs plus PulseAudio/PipeWire sources (index -1, name ``pulse:SOURCE``);
+    no PortAudio is an ``AssistError`` that says so, not an empty list."""
+    found = list_devices()
     pulse_index = next((d.index for d in found if d.name == "pulse"), None)
     if pulse_index is not None:
         found += [DeviceInfo(-1, PULSE_PREFIX + name, 2, 48000.0, "PulseAudio", False)

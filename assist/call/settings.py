@@ -30,6 +30,7 @@ class CallSettings:
         store: keep the call in the store (assist.store).
         db: the store's URL or SQLite path (None: $ASSIST_DB, else the user data folder).
         agent: who takes the call (None: $ASSIST_AGENT, else the login name).
+        team: the agent's team, recorded on the agent when a call is stored (None: unchanged).
         painpoints: pain-point options, the early-warning thresholds among them
             (None: the defaults).
         company: the company name the greeting must say (None: a greeting is enough).
@@ -46,6 +47,7 @@ class CallSettings:
     store: bool = False
     db: str | None = None
     agent: str | None = None
+    team: str | None = None
     painpoints: PainPointOptions | None = None
     company: str | None = None
     checklists_dir: Path | None = None

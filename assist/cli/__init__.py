@@ -25,7 +25,7 @@ def _register_groups() -> None:
     """Sub-commands that live in their own modules (each imports its library lazily)."""
     from .calls import demo, import_, live, models, replay
     from .checklists import checklists
-    from .config import config, devices
+    from .config import config, devices, init
     from .kb import kb
     from .painpoints import kb_gaps, painpoints
     from .phrases import phrases
@@ -34,8 +34,8 @@ def _register_groups() -> None:
 
     for command in (replay, demo, live, models, import_, redact):
         main.add_command(command)
-    register(main)  # calls, flags, verdict, export, db
-    for command in (config, devices, phrases, checklists, kb, painpoints):
+    register(main)  # review, calls, flags, verdict, export, agents, db
+    for command in (init, config, devices, phrases, checklists, kb, painpoints):
         main.add_command(command)
     kb.add_command(kb_gaps)  # assist kb gaps: pain points without an article
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..call import CallSettings, Source
+    from ..config import Config
 
 
 def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
@@ -40,11 +41,17 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
                                   deadair_seconds=deadair_seconds, language_rule=call_language,
                                   store=store, db=db, agent=agent, kb_dir=kb_dir,
                                   phrases_dir=phrases_dir, painpoints=options_from(**alerts),
-                                  company=saved.company)
+                                  team=saved.team, **_content(saved))
     if jsonl:
         run_jsonl(source, settings)
     else:
         run_ui(source, settings)
+
+
+def _content(saved: Config) -> dict[str, Any]:
+    """The call settings the config file alone gives: the company name, the checklists."""
+    folder = saved.checklists
+    return {"company": saved.company, "checklists_dir": Path(folder).expanduser() if folder else None}
 
 
 def run_ui(source: Source, settings: CallSettings) -> None:
@@ -85,14 +92,28 @@ def replay(file: Path, realtime: bool, channels: str | None, **opts) -> None:
 @click.option("--fast", is_flag=True, help="Feed the sample as fast as possible instead of in real time.")
 @call_options
 def demo(fast: bool, **opts) -> None:
-    """Open assist on the bundled sample call (a bank-support call, agent left, customer right)."""
+    """Open assist on the bundled sample call (a bank-support call, agent left, customer right).
+
+    The call is kept in a throw-away store of its own, so the review screen (r) shows
+    it and nothing reaches the team's store; --db keeps it there instead.
+    """
+    import tempfile
+
+    from click.core import ParameterSource
+
     from ..audio import FileSource
     from ..resources import sample_call
 
     path = sample_call()
     if not path.exists():
         raise AssistError(f"the bundled sample call is missing: {path}")
-    _run_call(FileSource(path, realtime=not fast), **opts)
+    given = click.get_current_context().get_parameter_source("db") is ParameterSource.COMMANDLINE
+    if given or opts.get("store") is False:
+        _run_call(FileSource(path, realtime=not fast), **opts)
+        return
+    with tempfile.TemporaryDirectory(prefix="assist-demo-") as folder:
+        opts.update(db=str(Path(folder) / "demo.db"), store=True)
+        _run_call(FileSource(path, realtime=not fast), **opts)
 
 
 @click.command(epilog=RULE_HELP)
@@ -183,7 +204,7 @@ def import_(file: Path, db: str | None, agent: str | None, phrases_dir: Path | N
     saved = load_config(flags={"db": db, "agent": agent})
     settings = CallSettings.build(models_toml=models_toml, language=saved.language,
                                   store=True, db=saved.db, agent=saved.agent,
-                                  phrases_dir=phrases_dir, kb_dir=kb_dir, company=saved.company)
+                                  phrases_dir=phrases_dir, kb_dir=kb_dir, **_content(saved))
     calls = list(read_import(file))  # the whole file is checked before anything is stored
     with Store(saved.db) as store:
         for source_id, call_id in import_calls(calls, settings, store):

@@ -6,6 +6,7 @@ import os
 import shlex
 import subprocess
 import time
+from pathlib import Path
 
 import click
 
@@ -48,7 +49,7 @@ def config_show() -> None:
             origin = "file"
         else:
             origin = "default"
-        shown = "(not set)" if value is None else _shown(key, value)
+        shown = _default(key, settings.model) if value is None else _shown(key, value)
         click.echo(f"{key:<16} = {shown:<32}  # {origin}")
 
 
@@ -63,8 +64,76 @@ def config_set(key: str, value: str | None, unset: bool) -> None:
     if value is None and not unset:
         raise click.UsageError("give a VALUE, or --unset")
     path = config_path()
-    write_value(path, key, None if unset else value)
+    write_value(path, key, None if unset else _checked(key, value or ""))
     click.echo(f"{path}: {key} {'removed' if unset else f'= {_shown(key, value)}'}")
+
+
+def _default(key: str, model: str | None) -> str:
+    """What a setting that is not set comes to, in words."""
+    from ..models import load_specs
+    from ..resources import shipped
+
+    if key == "agent":
+        from ..store import default_agent
+
+        return f"{default_agent()} (the login name)"
+    if key == "model":
+        return f"{load_specs()['asr'].name} (models.toml)"
+    if key == "language":
+        name = model or load_specs()["asr"].name
+        return "en (an English-only model)" if name.endswith(".en") else "auto (detected)"
+    if key == "db":
+        from ..store import resolve_url, safe_url
+
+        return safe_url(resolve_url(None))
+    if key in ("kb", "phrases", "checklists"):
+        return f"{shipped(key)} (shipped)"
+    return {"agent_device": "the system default input",
+            "customer_device": "none (the agent device alone)",
+            "channels": "agent,customer (stereo), agent (mono)",
+            "team": "(none)", "company": "(none: any greeting will do)"}.get(key, "(not set)")
+
+
+def _checked(key: str, value: str) -> str:
+    """``value`` as it will be saved for ``key`` (a folder made absolute), or an
+    ``AssistError`` in one line naming the key and what is allowed."""
+    from ..config import FOLDERS, Config
+
+    if key not in Config.names():
+        raise AssistError(f"unknown setting '{key}' (known: {', '.join(Config.names())})")
+    value = value.strip()
+    if not value:
+        raise AssistError(f"'{key}' cannot be empty (--unset goes back to the default)")
+    if key == "language":
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if value != "auto" and value not in _LANGUAGE_CODES:
+            raise AssistError(f"'language' must be 'auto' or a language code Whisper knows "
+                              f"(en, zh, de, fr, es, ...; {len(_LANGUAGE_CODES)} in all), "
+                              f"not '{value}'")
+    elif key in FOLDERS:
+        folder = Path(value).expanduser()
+        if not folder.is_dir():
+            raise AssistError(f"'{key}' must be an existing folder, and {folder} is not one "
+                              "('assist init DIR' makes a workspace)")
+        value = str(folder.resolve())
+    elif key == "model":
+        from faster_whisper.utils import available_models
+
+        if value not in available_models() and not Path(value).expanduser().is_dir():
+            raise AssistError(f"'model' must be a faster-whisper model name "
+                              f"({', '.join(available_models()[:6])}, ...) or a model folder, "
+                              f"not '{value}'")
+    elif key == "db":
+        from ..store import resolve_url
+
+        resolve_url(value)
+    elif key == "channels":
+        parts = [part.strip() for part in value.split(",")]
+        if any(part not in ("agent", "customer", "-") for part in parts):
+            raise AssistError("'channels' must name agent, customer or - per channel, "
+                              f"e.g. 'agent,customer', not '{value}'")
+    return value
 
 
 def _shown(key: str, value: str | None) -> str:
@@ -90,8 +159,36 @@ def config_edit() -> None:
         subprocess.run([*shlex.split(editor), str(path)], check=True)
     except (OSError, subprocess.CalledProcessError) as exc:
         raise AssistError(f"cannot run the editor '{editor}': {exc}") from None
-    read_file(path)
+    for key, value in read_file(path).items():
+        try:
+            _checked(key, value)
+        except AssistError as exc:
+            raise AssistError(f"{path}: {exc}") from None
     click.echo(f"{path}: ok")
+
+
+# ---------------------------------------------------------------- workspace
+
+
+@click.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Make a workspace for a team's own content in FOLDER (new or empty): copies of the
+    shipped kb/, phrases/ and checklists/, which the config file then points at.
+
+    'kb new', 'kb import' and 'phrases learn' write there, and every call reads
+    its articles, phrase packs and checklists from there; the shipped folders
+    stay as installed.
+    """
+    from ..config import config_path, init_workspace, write_value
+
+    made = init_workspace(folder)
+    path = config_path()
+    for key, target in made.items():
+        write_value(path, key, str(target))
+        click.echo(f"{key:<10} {target}")
+    click.echo(f"{path}: kb, phrases and checklists now point at {folder}")
+    click.echo("next: 'assist kb new TITLE' adds an article; 'assist phrases lint' checks the packs")
 
 
 # ---------------------------------------------------------------- devices
@@ -117,7 +214,8 @@ def devices(test: bool, seconds: float, agent_device: str | None, customer_devic
     if not test:
         found = list_inputs()
         if not found:
-            click.echo("no audio input devices found")
+            click.echo("no audio input devices found: PortAudio sees no input (is a microphone "
+                       "or headset plugged in, and PulseAudio/PipeWire running?)")
             return
         click.echo(f"{'idx':>3}  {'ch':>2}  {'rate':>6}  {'':8}  name")
         for d in found:

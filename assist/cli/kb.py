@@ -145,22 +145,24 @@ def _print_results(results: list[Any], threshold: float) -> None:
 
 @kb.command(name="import")
 @click.argument("csv_file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--kb", "kb_dir", type=click.Path(path_type=Path, file_okay=False), required=True,
-              help="Folder to create or update articles in.")
+@kb_option
 @click.option("--question-column", "-q", required=True, help="CSV column with the customer's words.")
 @click.option("--topic-column", "-t", required=True, help="CSV column with the topic / intent.")
 @click.option("--per-topic", type=click.IntRange(min=1), default=None,
               help="Take only the first N questions of each topic.")
-def import_(csv_file: Path, kb_dir: Path, question_column: str, topic_column: str,
+def import_(csv_file: Path, kb_dir: Path | None, question_column: str, topic_column: str,
             per_topic: int | None) -> None:
-    """Create or update one article per topic of CSV_FILE, merging its questions in.
+    """Create or update one article per topic of CSV_FILE, merging its questions in, in the
+    team's KB folder (see 'assist init'; never the installed package's).
 
     The article id is the topic's slug (card_arrival -> card-arrival), the
     title the readable topic (Card arrival).  Existing titles and bodies are
     kept and questions are never duplicated, so importing again is harmless.
     """
+    from ..config import writable_content
     from ..kb import import_csv
 
+    kb_dir = writable_content(kb_dir, "kb")
     report = import_csv(csv_file, kb_dir, question_column, topic_column, per_topic)
     click.echo(
         f"{len(report.created)} created, {len(report.updated)} updated, "
@@ -197,10 +199,12 @@ def lint(kb_dir: Path | None, min_questions: int, similar: float) -> None:
 @click.argument("title")
 @kb_option
 def new(title: str, kb_dir: Path | None) -> None:
-    """Write a template article for TITLE (id = slug of the title); never overwrites."""
+    """Write a template article for TITLE (id = slug of the title) in the team's KB folder
+    (see 'assist init'); never overwrites, never writes into the installed package."""
+    from ..config import writable_content
     from ..kb import new_article
 
-    path = new_article(_kb_dir(kb_dir), title)
+    path = new_article(writable_content(kb_dir, "kb"), title)
     click.echo(f"wrote {path}")
 
 

@@ -167,10 +167,13 @@ def list_phrases(phrases_dir: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
 @phrases_option
 def learn(db: str | None, phrase_id: str | None, dry_run: bool, phrases_dir: Path | None) -> None:
+    from ..config import writable_content
     from ..phrases import add_allow_lines
     from ..review import false_alarms
     from ..store import open_for
 
+    if not dry_run:  # refused before anything is read
+        phrases_dir = writable_content(phrases_dir, "phrases")
     store = open_for(db, write=False)
     try:
         alarms = false_alarms(store, phrase=phrase_id)

@@ -41,8 +41,10 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many calls.")
 @click.option("--jsonl", is_flag=True, help="One JSON object per call instead of a table.")
 def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, jsonl) -> None:
-    """List stored calls, newest first, with flag and review counts."""
-    from ..review import list_calls
+    """List stored calls, newest first: when, agent, source, length, flags, how many of them
+    are reviewed and how many were false alarms.  Any unique start of a call id (4+
+    characters) names the call in 'assist flags', 'verdict' and 'export'."""
+    from ..review import clock_text, list_calls
     from ..store import open_for
 
     with open_for(db, write=False) as store:
@@ -52,7 +54,8 @@ def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, 
     if jsonl:
         for c in found:
             click.echo(json.dumps({"id": c.id, "agent": c.agent, "started": c.started.isoformat(),
-                                   "status": c.status, "duration": c.duration,
+                                   "status": c.status,
+                                   "duration": None if c.duration is None else round(c.duration, 2),
                                    "utterances": c.utterances, "flags": c.flags,
                                    "unreviewed": c.unreviewed, "confirmed": c.confirmed,
                                    "false_alarms": c.false_alarms, "source": c.source}))
@@ -60,12 +63,16 @@ def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, 
     if not found:
         click.echo("no calls")
         return
-    click.echo(f"{'call':<14} {'started (UTC)':<16} {'agent':<12} {'status':<10} "
-               f"{'utt':>4} {'flags':>5} {'todo':>4} {'conf':>4} {'false':>5}")
+    click.echo(f"{'call':<12}  {'started (UTC)':<16}  {'agent':<10}  {'source':<20}  {'length':>7}  "
+               f"{'flags':>5}  {'reviewed':>8}  {'false':>5}  status")
     for c in found:
-        click.echo(f"{c.id:<14} {c.started:%Y-%m-%d %H:%M} {(c.agent or '-')[:12]:<12} "
-                   f"{c.status:<10} {c.utterances:>4} {c.flags:>5} {c.unreviewed:>4} "
-                   f"{c.confirmed:>4} {c.false_alarms:>5}")
+        click.echo(f"{c.id:<12}  {c.started:%Y-%m-%d %H:%M}  {_cut(c.agent or '-', 10):<10}  "
+                   f"{_cut(c.source_name or '-', 20):<20}  {clock_text(c.duration):>7}  "
+                   f"{c.flags:>5}  {f'{c.reviewed}/{c.flags}':>8}  {c.false_alarms:>5}  {c.status}")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
 
 
 @click.command()
@@ -74,13 +81,14 @@ def calls(db, agent, team, since, until, phrase, unreviewed, incomplete, limit, 
 @click.option("--context", type=int, default=2, show_default=True,
               help="Utterances shown before and after each flagged one.")
 def flags(db, call, context) -> None:
-    """Show the flags of CALL, numbered, each in its stretch of transcript."""
+    """Show the flags of CALL (its id, or any unique start of it of 4+ characters), numbered,
+    each in its stretch of transcript."""
     from ..review import flag_contexts, get_call
-    from ..store import open_for
+    from ..store import open_for, resolve_call_id
 
     with open_for(db, write=False) as store:
-        summary = get_call(store, call)
-        found = flag_contexts(store, call, before=context, after=context)
+        summary = get_call(store, resolve_call_id(store, call))
+        found = flag_contexts(store, summary.id, before=context, after=context)
     click.echo(f"call {summary.id}  agent {summary.agent or '-'}  {summary.started:%Y-%m-%d %H:%M} "
                f"UTC  {summary.status}  {summary.flags} flags")
     for item in found:
@@ -109,16 +117,18 @@ def verdict(db, call, flag, verdict, note, reviewer) -> None:
 
     if not 0 < flag <= MAX_FLAG:  # no such flag; too large a number for the database
         raise AssistError(f"call '{call}' has no flag {flag} (see 'assist flags {call}')")
-    from ..store import open_for
+    from ..store import open_for, resolve_call_id
 
     with open_for(db, write=True) as store:
+        call = resolve_call_id(store, call)
         record_verdict(store, call, flag, verdict, note=note, reviewer=reviewer)
     click.echo(f"{call} flag {flag}: {verdict}")
 
 
 @click.command()
 @db_option
-@click.option("--call", "call_id", metavar="ID", help="Export this call.")
+@click.option("--call", "call_id", metavar="ID",
+              help="Export this call (its id, or a unique start of it of 4+ characters).")
 @click.option("--week", is_flag=True, help="Export a week of flags (default: the last 7 days).")
 @click.option("--since", type=DATE, metavar="YYYY-MM-DD", help="With --week: the first day.")
 @click.option("--team", help="With --week: only agents of this team.")
@@ -133,11 +143,11 @@ def export(db, call_id, week, since, team, agent, fmt, output) -> None:
 
     if bool(call_id) == bool(week):
         raise AssistError("give either --call ID or --week")
-    from ..store import open_for
+    from ..store import open_for, resolve_call_id
 
     with open_for(db, write=False) as store:
         if call_id:
-            content = export_call(store, call_id, fmt)
+            content = export_call(store, resolve_call_id(store, call_id), fmt)
         else:
             content = export_week(store, fmt, since=_day(since), team=team, agent=agent)
     if str(output) == "-":
@@ -167,6 +177,59 @@ def _open_existing(db: str | None):
     from ..store import Store
 
     return Store(db, create=False)
+
+
+@click.group(cls=AssistGroup, invoke_without_command=True)
+@db_option
+@click.option("--jsonl", is_flag=True, help="One JSON object per agent instead of a table.")
+@click.pass_context
+def agents(ctx: click.Context, db, jsonl) -> None:
+    """List the agents the store knows (every agent who took a stored call): team, calls,
+    last call.  'assist agents set NAME --team T' puts an agent in a team, which the
+    --team filters of 'calls' and 'export --week' use."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..store import open_for, read_agents
+
+    with open_for(db, write=False) as store:
+        rows = read_agents(store)
+    if jsonl:
+        for row in rows:
+            last = row["last_call"]
+            click.echo(json.dumps({"id": row["id"], "name": row["name"], "team": row["team"],
+                                   "calls": row["n_calls"],
+                                   "last_call": last.isoformat() if last else None}))
+        return
+    if not rows:
+        click.echo("no agents yet: an agent appears with their first stored call")
+        return
+    click.echo(f"{'agent':<16}  {'name':<20}  {'team':<14}  {'calls':>5}  last call (UTC)")
+    for row in rows:
+        last = row["last_call"]
+        click.echo(f"{_cut(row['id'], 16):<16}  {_cut(row['name'] or '-', 20):<20}  "
+                   f"{_cut(row['team'] or '-', 14):<14}  {row['n_calls']:>5}  "
+                   f"{f'{last:%Y-%m-%d %H:%M}' if last else '-'}")
+
+
+@agents.command("set")
+@db_option
+@click.argument("agent")
+@click.option("--team", help="The agent's team ('' takes them out of any team).")
+@click.option("--name", help="The agent's full name, as reports show it.")
+def agents_set(db, agent: str, team: str | None, name: str | None) -> None:
+    """Set AGENT's team or name (the agent is added if the store does not know them yet)."""
+    from ..store import open_for
+
+    if team is None and name is None:
+        raise click.UsageError("give --team or --name")
+    agent = agent.strip()
+    if not agent:
+        raise click.UsageError("AGENT cannot be empty")
+    with open_for(db, write=True) as store:
+        store.set_agent(agent, name=name or None, team=team.strip() if team is not None else None)
+    click.echo(f"{agent}: " + ", ".join(
+        part for part in (f"team {team or '(none)'}" if team is not None else "",
+                          f"name {name}" if name else "") if part))
 
 
 @click.group(cls=AssistGroup)
@@ -209,7 +272,7 @@ def info(db, as_json) -> None:
         click.echo(f"spooled, not yet written: {', '.join(data['spooled'])}")
 
 
-COMMANDS = [review, calls, flags, verdict, export, db]
+COMMANDS = [review, calls, flags, verdict, export, agents, db]
 
 
 def register(group: click.Group) -> None:

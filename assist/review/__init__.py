@@ -25,12 +25,13 @@ from .queries import (
     list_calls,
     transcript,
 )
-from .results import CallConduct, CallDetail, CallSummary, FlagView
+from .results import CallConduct, CallDetail, CallSummary, FlagView, clock_text
 from .verdicts import false_alarms, record_call_note, record_note, record_verdict
 from .week import week_report
 
 __all__ = [
     "call_conduct",
+    "clock_text",
     "CallConduct",
     "call_detail",
     "call_flags",

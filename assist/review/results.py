@@ -9,6 +9,16 @@ from typing import Any
 FORMATS = ("csv", "json", "html")
 
 
+def clock_text(seconds: float | None) -> str:
+    """``MM:SS`` (``H:MM:SS`` past an hour); ``--:--`` when there is no time yet."""
+    if seconds is None:
+        return "--:--"
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
 @dataclass
 class CallSummary:
     """One row of the call list."""
@@ -29,6 +39,11 @@ class CallSummary:
     @property
     def unreviewed(self) -> int:
         return self.flags - self.reviewed
+
+    @property
+    def source_name(self) -> str:
+        """What the audio was, short: a file's name without its format details."""
+        return (self.source or "").split(" (", 1)[0]
 
 
 @dataclass

@@ -33,7 +33,9 @@ from .painpoints import (
     save_painpoint_item,
 )
 from .reads import (
+    MIN_PREFIX,
     flag_exists,
+    read_agents,
     read_call_events,
     read_call_review,
     read_calls,
@@ -42,6 +44,7 @@ from .reads import (
     read_flags,
     read_suggestions,
     read_utterances,
+    resolve_call_id,
 )
 from .schema import (
     CALL_REVIEW,
@@ -75,6 +78,9 @@ __all__ = [
     "default_agent",
     "first_item_seen",
     "flag_exists",
+    "MIN_PREFIX",
+    "read_agents",
+    "resolve_call_id",
     "flags",
     "ItemRow",
     "metadata",

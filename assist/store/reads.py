@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Row, RowMapping, and_, exists, func, select
 
+from ..errors import AssistError
 from .schema import (
     CALL_REVIEW,
     agents,
@@ -21,6 +22,9 @@ from .schema import (
 
 if TYPE_CHECKING:
     from .store import Store
+
+# "Call ids are accepted by any unique prefix of 4 or more characters" (DESIGN.md)
+MIN_PREFIX = 4
 
 
 def read_calls(store: Store, agent: str | None = None, since: datetime | date | None = None,
@@ -65,6 +69,39 @@ def read_calls(store: Store, agent: str | None = None, since: datetime | date | 
         query = query.where(exists().where(f.call_id == calls.c.id, no_verdict))
     if limit:
         query = query.limit(limit)
+    with store.engine.connect() as conn:
+        return conn.execute(query).mappings().all()
+
+
+def resolve_call_id(store: Store, given: str) -> str:
+    """The id of the one call whose id is ``given`` or starts with it (4 characters at
+    least); an unknown or ambiguous id is an ``AssistError`` that says which."""
+    given = given.strip()
+    with store.engine.connect() as conn:
+        if conn.execute(select(calls.c.id).where(calls.c.id == given)).first() is not None:
+            return given
+        if len(given) < MIN_PREFIX:
+            raise AssistError(f"no call '{given}' in {store!r} (a shortened id needs "
+                              f"{MIN_PREFIX} characters at least)")
+        escaped = given.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        found = conn.execute(select(calls.c.id).where(calls.c.id.like(escaped + "%", escape="\\"))
+                             .order_by(calls.c.id).limit(6)).scalars().all()
+    if not found:
+        raise AssistError(f"no call '{given}' in {store!r}")
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise AssistError(f"call id '{given}' is ambiguous: {shown} (give more characters)")
+    return str(found[0])
+
+
+def read_agents(store: Store) -> Sequence[RowMapping]:
+    """Every agent (``id``, ``name``, ``team``) with ``n_calls`` and ``last_call``, by id."""
+    query = select(
+        agents.c.id, agents.c.name, agents.c.team,
+        select(func.count()).where(calls.c.agent == agents.c.id).scalar_subquery().label("n_calls"),
+        select(func.max(calls.c.started)).where(calls.c.agent == agents.c.id)
+        .scalar_subquery().label("last_call"),
+    ).order_by(agents.c.id)
     with store.engine.connect() as conn:
         return conn.execute(query).mappings().all()
 

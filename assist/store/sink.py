@@ -65,13 +65,15 @@ class StoreSink:
         source: what the audio is (file name, device).
         call_id: the call's id (the pipeline's, given to ``start_call``).
         retry_seconds: how often the spool thread tries the database again.
+        team: the agent's team, recorded on the agent with the call (None: left as it is).
     """
 
     def __init__(self, store: Store, agent: str | None = None, source: str = "",
                  call_id: str | None = None, retry_seconds: float = 2.0,
-                 redactor: Redactor | None = None):
+                 redactor: Redactor | None = None, team: str | None = None):
         self.store = store
         self.agent = agent or default_agent()
+        self.team = team
         self.source = source
         self.call_id = call_id
         self.retry_seconds = retry_seconds
@@ -102,7 +104,7 @@ class StoreSink:
         with self._lock:
             self.call_id = call_id or self.call_id or uuid.uuid4().hex[:12]
             self._started = True
-            self._write({"op": "call", "id": self.call_id, "agent": self.agent,
+            self._write({"op": "call", "id": self.call_id, "agent": self.agent, "team": self.team,
                          "started": _iso(started or now()), "status": INCOMPLETE,
                          "source": self.source, "host": socket.gethostname()})
             return self.call_id

@@ -244,13 +244,14 @@ class Store:
         self._insert_ignore(conn, agents, {"id": op["id"], "name": op.get("name") or op["id"],
                                            "team": op.get("team"), "created": now()}, ["id"])
         changes = {k: op[k] for k in ("name", "team") if op.get(k) is not None}
+        if op.get("team") == "":  # no team any more
+            changes["team"] = None
         if changes:
             conn.execute(update(agents).where(agents.c.id == op["id"]).values(**changes))
 
     def _op_call(self, conn: Connection, op: dict[str, Any]) -> None:
         if op.get("agent"):
-            self._insert_ignore(conn, agents, {"id": op["agent"], "name": op["agent"],
-                                               "created": now()}, ["id"])
+            self._op_agent(conn, {"id": op["agent"], "team": op.get("team")})
         self._insert_ignore(conn, calls, {
             "id": op["id"], "agent": op.get("agent"), "started": _dt(op["started"]),
             "status": op.get("status", INCOMPLETE), "source": op.get("source"),
@@ -329,6 +330,7 @@ class Store:
     # convenience wrappers used by the library and the UI
 
     def set_agent(self, agent: str, name: str | None = None, team: str | None = None) -> None:
+        """Add or change an agent; None leaves a value as it is, a team of '' clears it."""
         self.apply({"op": "agent", "id": agent, "name": name, "team": team})
 
     def set_feedback(self, call_id: str, article: str, useful: bool) -> None:

@@ -33,20 +33,11 @@ from ..events import (
     Suggestion,
     WrapUp,
 )
+from ..review import clock_text
 from .messages import Levels
 
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
 SEVERITY_STYLES = {"high": "$error", "medium": "$warning", "low": "$primary"}
-
-
-def clock_text(seconds: float | None) -> str:
-    """``MM:SS`` (``H:MM:SS`` past an hour); ``--:--`` when there is no time yet."""
-    if seconds is None:
-        return "--:--"
-    whole = max(0, int(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
 
 
 def flag_span(text: str, flag: Flag) -> tuple[int, int] | None:

@@ -91,7 +91,8 @@ def test_bad_input_is_one_clear_line(tmp_path, shared_data, args, message):
     assert re.search(message, lines[0]), lines[0]
 
 
-def test_live_without_portaudio_is_one_clear_line():
+@pytest.mark.parametrize("command", ["'live', '--jsonl'", "'devices'"])
+def test_live_and_devices_without_portaudio_are_one_clear_line(command):
     code = (
         "import builtins, sys\n"
         "real = builtins.__import__\n"
@@ -100,7 +101,7 @@ def test_live_without_portaudio_is_one_clear_line():
         "    return real(name, *a, **k)\n"
         "builtins.__import__ = fake\n"
         "from assist.cli import main\n"
-        "sys.argv = ['assist', 'live', '--jsonl']\n"
+        f"sys.argv = ['assist', {command}]\n"
         "main()\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
