@@ -34,13 +34,19 @@ class TalkMonitor(Analyzer):
     on through pauses shorter than ``bridge`` (between words and phrases of one turn), so
     one overlap with a breath in it is one overtalk, not two, and an agent who starts in
     the customer's half-second pause has cut in.
+
+    The event does not wait for the bridge: once one voice has been quiet for ``settle``
+    seconds and the overlap so far is long enough, it goes out (within 1 s of the
+    overlap's end, as the event contract asks).  If both voices sound again within the
+    bridge, that is the same overlap still, and it is not sent twice.
     """
 
     name = "talk"
 
-    def __init__(self, min_overlap: float = 0.5, bridge: float = 0.5):
+    def __init__(self, min_overlap: float = 0.5, bridge: float = 0.5, settle: float = 0.25):
         self.min_overlap = min_overlap
         self.bridge = bridge
+        self.settle = settle
         self.start()
 
     def start(self, call_id: str | None = None) -> list[Event]:
@@ -50,6 +56,7 @@ class TalkMonitor(Analyzer):
         self._last: dict[str, float] = {AGENT: 0.0, CUSTOMER: 0.0}  # each voice's latest sound
         self._both = 0.0  # the latest moment both voices sounded
         self._overlap: tuple[str, float] | None = None  # (who started it, when)
+        self._reported = False  # the open overlap's event is out
         self._monologue: tuple[float, float] | None = None  # agent voice (first, last)
         return []
 
@@ -72,6 +79,9 @@ class TalkMonitor(Analyzer):
                 self._both = audio_time
                 if self._overlap is None:
                     self._overlap = (AGENT, agent) if agent > customer else (CUSTOMER, customer)
+                    self._reported = False
+            elif self._overlap is not None and audio_time - self._both >= self.settle:
+                events += self._report_overlap()
         elif self._overlap is not None:
             events += self._close_overlap(self._both)
         if voiced.get(CUSTOMER):
@@ -81,13 +91,22 @@ class TalkMonitor(Analyzer):
             self._monologue = (first, audio_time)
         return events
 
+    def _report_overlap(self) -> list[Event]:
+        """The open overlap's event, once, when it has lasted long enough."""
+        assert self._overlap is not None
+        speaker, start = self._overlap
+        if self._reported or self._both - start < self.min_overlap:
+            return []
+        self._reported = True
+        self.figures.overtalk += 1
+        return [Overtalk(speaker=speaker, start=start, duration=self._both - start)]
+
     def _close_overlap(self, until: float) -> list[Event]:
         assert self._overlap is not None
-        (speaker, start), self._overlap = self._overlap, None
-        if until - start < self.min_overlap:
-            return []
-        self.figures.overtalk += 1
-        return [Overtalk(speaker=speaker, start=start, duration=until - start)]
+        self._both = until
+        events = self._report_overlap()
+        self._overlap = None
+        return events
 
     def _close_monologue(self) -> None:
         if self._monologue is not None:
