@@ -179,6 +179,7 @@ class Session:
     def close(self) -> None:
         if self.tracker is not None:
             self.tracker.wait()
+            self.tracker.close()
         for sink in self.sinks:
             sink.close()
         if self.store is not None:
@@ -205,6 +206,7 @@ def import_calls(calls: Iterable[ImportedCall], settings: CallSettings, store: S
     finally:
         if session.tracker is not None:
             session.tracker.wait()
+            session.tracker.close()
 
 
 def run_jsonl(source: Source, settings: CallSettings, stream: TextIO | None = None) -> None:

@@ -31,11 +31,12 @@ def _register_groups() -> None:
     from .phrases import phrases
     from .redact import redact
     from .store import register
+    from .worker import worker
 
     for command in (replay, demo, live, models, import_, redact):
         main.add_command(command)
     register(main)  # review, calls, flags, verdict, export, agents, db
-    for command in (init, config, devices, phrases, checklists, kb, painpoints):
+    for command in (init, config, devices, phrases, checklists, kb, painpoints, worker):
         main.add_command(command)
     kb.add_command(kb_gaps)  # assist kb gaps: pain points without an article
 

@@ -44,6 +44,7 @@ from .reports import (
 )
 from .text import SHORT_TURN, is_problem, problem_statement, problem_statements
 from .tracker import PainPointTracker, call_times
+from .worker import serve_floor
 
 __all__ = [
     "SHORT_TURN",
@@ -68,6 +69,7 @@ __all__ = [
     "render_html",
     "render_md",
     "rise",
+    "serve_floor",
     "sparkline",
     "svg_chart",
     "when_text",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import json
 import logging
 import math
 import re
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..call import Analyzer
+from ..errors import AssistError
 from ..events import CUSTOMER, Event, PainPoint, Utterance
 from .alerts import rise
 from .clustering import cluster_embeddings, embed
@@ -27,7 +29,7 @@ from .text import is_problem, problem_statement
 
 if TYPE_CHECKING:
     from ..call import Embedder
-    from ..store import Store
+    from ..store import Listener, Store
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +144,9 @@ class PainPointTracker(Analyzer):
         self._lock = threading.RLock()
         self._worker: threading.Thread | None = None
         self._pending: list[Event] = []  # warnings a re-clustering raised, for the next hook
+        self._follower: threading.Thread | None = None  # hears the floor's worker
+        self._closing = threading.Event()
+        self._last_row = 0  # the worker: the newest problem it has seen
         if store is not None:
             self._reload()
 
@@ -193,6 +198,16 @@ class PainPointTracker(Analyzer):
     # ------------------------------------------------------------ the library
 
     @property
+    def generation(self) -> int:
+        """The store's re-clustering this tracker has loaded (0: none, or no store)."""
+        return self._generation
+
+    @property
+    def item_count(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    @property
     def points(self) -> dict[str, str]:
         """Pain point id → label."""
         with self._lock:
@@ -214,6 +229,8 @@ class PainPointTracker(Analyzer):
             if point is not None:
                 point.add(call_id, when)
             self._save_item(item)
+            if self.following:  # the worker re-clusters and warns for the whole floor
+                return []
             self._since_recluster += 1
             due = self._recluster_due()
             events = self._check(point, when) if point is not None else []
@@ -255,16 +272,91 @@ class PainPointTracker(Analyzer):
 
     def refresh(self) -> None:
         """Take the pain points another machine sharing the store has re-clustered since
-        (at the start of each call; cheap when nothing changed)."""
+        (at the start of each call; cheap when nothing changed), and follow the floor's
+        ``assist worker`` when one serves the store."""
         if self.store is None:
             return
+        self._reload_if_newer()
+        self._follow_worker()
+
+    def _reload_if_newer(self) -> None:
         from ..store import StoreError, painpoint_generation
 
+        assert self.store is not None  # only a tracker with a store reloads
         try:
             if painpoint_generation(self.store) != self._generation:
                 self._reload()
         except StoreError as exc:  # the store is away: carry on with what is in memory
             log.warning("pain points: cannot read the store (%s)", exc)
+
+    @property
+    def following(self) -> bool:
+        """A worker re-clusters and warns for the floor: this machine only assigns."""
+        follower = self._follower
+        return follower is not None and follower.is_alive()
+
+    def close(self) -> None:
+        """Stop following the worker (the session's end)."""
+        self._closing.set()
+        follower = self._follower
+        if follower is not None:
+            follower.join(timeout=3.0)
+
+    def _follow_worker(self) -> None:
+        from ..store import worker_running
+
+        if self.following or self.store is None or not worker_running(self.store):
+            return
+        from ..store import CLUSTERED, RISING, Listener
+
+        try:
+            listener = Listener(self.store, [RISING, CLUSTERED])
+        except AssistError as exc:
+            log.warning("pain points: cannot follow the worker (%s)", exc)
+            return
+        self._follower = threading.Thread(target=self._hear_worker, args=(listener,),
+                                          name="assist-painpoints-follow", daemon=True)
+        self._follower.start()
+
+    def _hear_worker(self, listener: Listener) -> None:
+        """The worker's rising pain points, as they come, for the call's next hook; its
+        new pain points, so this machine assigns problems to them."""
+        from ..store import RISING
+
+        try:
+            while not self._closing.is_set():
+                heard = listener.wait(timeout=0.5)
+                for channel, payload in heard:
+                    if channel == RISING:
+                        event = PainPoint(**{k: v for k, v in json.loads(payload).items()
+                                             if k in ("cluster", "label", "count")})
+                        with self._lock:
+                            self._pending.append(event)
+                if heard:
+                    self._reload_if_newer()
+        except (AssistError, ValueError, TypeError) as exc:  # back to re-clustering here
+            log.warning("pain points: stopped following the worker (%s)", exc)
+        finally:
+            listener.close()
+
+    # ------------------------------------------------------------ the floor's worker
+
+    def worker_pass(self) -> list[PainPoint]:
+        """One round of ``assist worker``: take every machine's new problems from the
+        store, re-cluster when enough have come, and return the pain points rising now
+        (each once per rise), which the worker sends to every agent's screen."""
+        self._reload()
+        with self._lock:
+            rows = [i.row for i in self._items if i.row is not None]
+            newest = max(rows, default=0)
+            self._since_recluster += sum(r > self._last_row for r in rows)
+            self._last_row = max(self._last_row, newest)
+            due = self._recluster_due()
+        if due:
+            self.recluster()  # reloads and checks every pain point
+        else:
+            self._check_all()
+        return [e for e in self._take_pending() if isinstance(e, PainPoint)]
 
     def wait(self) -> None:
         """Wait for a background re-clustering to end."""

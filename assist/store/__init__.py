@@ -19,6 +19,7 @@ read back for export.
 """
 
 from .engine import _reason, now, resolve_url, safe_url
+from .notify import CLUSTERED, ITEMS, RISING, Listener, listening, notify, worker_running
 from .opening import open_for
 from .painpoints import (
     ItemRow,
@@ -68,6 +69,13 @@ from .sink import StoreSink, default_agent
 from .store import Store
 
 __all__ = [
+    "CLUSTERED",
+    "ITEMS",
+    "Listener",
+    "listening",
+    "notify",
+    "RISING",
+    "worker_running",
     "open_for",
     "_reason",
     "agents",

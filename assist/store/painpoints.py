@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ..errors import AssistError
 from ..redact import redact
 from .engine import _is_outage, _reason, now
+from .notify import ITEMS, notify_in
 from .schema import painpoint_items, painpoint_runs, painpoints
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,8 @@ def save_painpoint_item(store: Store, painpoint_id: str | None, call_id: str | N
             row = conn.execute(painpoint_items.insert().values(
                 painpoint_id=painpoint_id, call_id=call_id, text=kept, embedding=embedding,
                 seen=seen).returning(painpoint_items.c.id)).scalar_one()
+            if store.backend == "postgresql":  # the floor's worker, if one runs, at commit
+                notify_in(conn, ITEMS, str(row))
     except StoreError as exc:
         if not _is_outage(exc.__cause__ or exc):
             raise
