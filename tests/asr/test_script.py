@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import tomllib
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
+from assist.asr import AsrOptions, StreamingTranscriber
 from assist.asr.script import simplified, to_script, traditional, words_to_script
+from assist.asr.streaming import DecodeJob, _Speech
+from assist.phrases import PhraseDetector
 from helpers import DATA, REPO
 
 
@@ -45,3 +50,64 @@ def test_traditional_and_as_heard():
     assert traditional("广州市的银行卡") == "廣州市的銀行卡"
     assert to_script("廣州市 广州市", "as-heard") == "廣州市 广州市"
     assert simplified("calm down, 2 cards") == "calm down, 2 cards"
+
+
+class Scripted:
+    """A recogniser that writes what it is told, in the language it is told."""
+
+    def __init__(self, texts, language="zh"):
+        self.texts, self.language = iter(texts), language
+
+    def transcribe(self, audio, **kw):
+        text = next(self.texts)
+        words = None
+        if kw.get("word_timestamps"):
+            step = 1.0 / max(1, len(text.split()))
+            words = [SimpleNamespace(word=w, start=i * step, end=(i + 1) * step, probability=0.9)
+                     for i, w in enumerate(text.split())]
+        segment = SimpleNamespace(text=text, no_speech_prob=0.0, avg_logprob=-0.1, words=words)
+        return [segment], SimpleNamespace(language=self.language)
+
+
+def _run(texts, language="zh", **options):
+    """Two partial decodes, then a final one, of one utterance; returns their events."""
+    transcriber = StreamingTranscriber("agent", Scripted(texts, language),
+                                       AsrOptions(language=language, **options))
+    transcriber.speech = _Speech(start_sample=0)
+    events = []
+    for n in range(len(texts) - 1):
+        audio = np.zeros(8000 * (n + 2), dtype=np.float32)
+        events += transcriber.decode(DecodeJob("agent", "partial", audio, 0.0, 1.0))
+    events += transcriber.decode(DecodeJob("agent", "final", np.zeros(16000, np.float32), 0.0, 1.0))
+    return events
+
+
+HEARD = ["請您", "請您冷靜", "請您 冷靜 一點"]
+
+
+def test_partials_and_finals_of_a_chinese_call_are_simplified():
+    events = _run(HEARD)
+    assert [e.text for e in events] == ["请您", "请您冷静", "请您 冷静 一点"]
+    final = events[-1]
+    assert final.type == "utterance" and final.language == "zh"
+    assert [w.word for w in final.words] == ["请您", "冷静", "一点"]
+    assert [(w.start, w.end) for w in final.words] == [(0.0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1.0)]
+
+
+def test_as_heard_keeps_the_recognisers_characters_and_traditional_converts_back():
+    assert [e.text for e in _run(HEARD, script="as-heard")] == HEARD
+    assert _run(["请您", "请您冷静", "请您 冷静"], script="traditional")[-1].text == "請您 冷靜"
+
+
+def test_only_chinese_is_converted():
+    # a language detected as Japanese keeps its kanji (國 is Japanese 国's old form, 帳 is 帳)
+    assert _run(["通帳", "通帳を", "通帳を 國"], language="ja")[-1].text == "通帳を 國"
+
+
+def test_a_banned_phrase_heard_in_traditional_characters_is_flagged_in_simplified():
+    detector = PhraseDetector(language="zh", semantic=False)
+    utterance = _run(["請您", "請您冷靜", "請您冷靜一點，我幫您查"])[-1]
+    assert utterance.text == "请您冷静一点，我帮您查"
+    flags = detector.feed(utterance)
+    assert [f.phrase for f in flags] == ["calm-down"]
+    assert flags[0].text == "请您冷静"  # what the screen and the store show as heard
