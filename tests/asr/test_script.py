@@ -111,3 +111,60 @@ def test_a_banned_phrase_heard_in_traditional_characters_is_flagged_in_simplifie
     flags = detector.feed(utterance)
     assert [f.phrase for f in flags] == ["calm-down"]
     assert flags[0].text == "请您冷静"  # what the screen and the store show as heard
+
+
+# ---------------------------------------------------------------- real recognition
+# tests/data/mandarin_espeak.flac: 8 s of Mandarin, "请问您的地址是广州市天河区吗？我帮您
+# 查一下银行卡号码。" as pinyin with tones (pypinyin) read by espeak-ng's cmn-latn-pinyin
+# voice at 160 words a minute, 16 kHz mono.  Synthetic: no recording of real Mandarin
+# speech is to be had here, and espeak-ng reads characters as English letters.
+
+
+class Replayed:
+    """The real model, each decode done once: a second pass over the same audio gets the
+    very text the first one got, so the two scripts can be compared word for word."""
+
+    def __init__(self, model):
+        self.model, self.done = model, {}
+
+    def transcribe(self, audio, **kw):
+        from assist.asr.streaming import _audio_ctx
+
+        key = (audio.tobytes(), _audio_ctx.get(), tuple(sorted((k, repr(v)) for k, v in kw.items())))
+        if key not in self.done:
+            segments, info = self.model.transcribe(audio, **kw)
+            self.done[key] = (list(segments), info)
+        return self.done[key]
+
+
+@pytest.fixture(scope="module")
+def mandarin():
+    """The packaged multilingual base over the clip: its text events as heard and in
+    simplified characters."""
+    from assist.models import ModelSpec, load_whisper
+    from helpers import run_file
+
+    model = Replayed(load_whisper(ModelSpec("asr", "base")))
+    return {script: [e for e in run_file(model, DATA / "mandarin_espeak.flac", channels="agent",
+                                         language="zh", script=script)
+                     if e.type in ("partial", "utterance")]
+            for script in ("as-heard", "simplified")}
+
+
+def _changed(texts: list[str]) -> list[str]:
+    """Consecutive repeats dropped (two hypotheses may become one text once converted)."""
+    return [t for i, t in enumerate(texts) if i == 0 or t != texts[i - 1]]
+
+
+def test_whisper_writes_traditional_and_the_call_shows_simplified(mandarin):
+    heard, shown = mandarin["as-heard"], mandarin["simplified"]
+    heard_finals = [e.text for e in heard if e.type == "utterance"]
+    shown_finals = [e.text for e in shown if e.type == "utterance"]
+    assert heard_finals and any(simplified(t) != t for t in heard_finals), heard_finals
+    assert shown_finals == [simplified(t) for t in heard_finals], (heard_finals, shown_finals)
+    assert all(simplified(e.text) == e.text for e in shown), [e.text for e in shown]
+    heard_partials = [simplified(e.text) for e in heard if e.type == "partial"]
+    assert [e.text for e in shown if e.type == "partial"] == _changed(heard_partials)
+    for before, after in zip([e for e in heard if e.type == "utterance"],
+                             [e for e in shown if e.type == "utterance"], strict=True):
+        assert [(w.start, w.end) for w in after.words] == [(w.start, w.end) for w in before.words]
