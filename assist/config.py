@@ -42,6 +42,8 @@ class Config:
         checklists: the team's checklist-pack folder (None: the shipped checklists/).
         team: the team the agent belongs to (for the coach's week report).
         company: the company name the agent greets with.
+        script: the characters Chinese transcripts are written in: simplified,
+            traditional or as-heard (None: simplified).
     """
 
     agent: str | None = None
@@ -56,6 +58,7 @@ class Config:
     checklists: str | None = None
     team: str | None = None
     company: str | None = None
+    script: str | None = None
 
     @classmethod
     def names(cls) -> list[str]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, voice_features
 from ..events import Partial, Utterance, Word
+from .script import SIMPLIFIED, converts, to_script, warm, words_to_script
 from .vad import VAD_WINDOW, StreamingVad
 
 FRAMES_PER_SECOND = 100  # Whisper mel frames
@@ -72,6 +73,9 @@ class AsrOptions:
         beam_size: beam for the final decode (partials are greedy).
         no_speech_threshold: segments above this no-speech probability ...
         logprob_threshold: ... and below this average log-probability are dropped.
+        script: the characters Chinese (zh) partials and finals are written in:
+            "simplified", "traditional", or "as-heard" (as the recogniser wrote them;
+            Whisper mixes both).
     """
 
     language: str | None = "en"
@@ -91,6 +95,7 @@ class AsrOptions:
     beam_size: int = 1
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
+    script: str = SIMPLIFIED
 
 
 @dataclass(eq=False)  # identity, not array comparison
@@ -235,6 +240,8 @@ class StreamingTranscriber:
         self._last_end: int | None = None  # sample where the last utterance's audio ended
         self._said: deque[Utterance] = deque(maxlen=8)  # this speaker's latest finals
         self.voiced = False  # the latest audio held voice (a VAD window over offset, in speech)
+        if converts(self.language or "zh", self.options.script):
+            warm(self.options.script)  # Chinese may come: load the converter before the call
 
     # ------------------------------------------------------------ audio in
 
@@ -455,8 +462,11 @@ class StreamingTranscriber:
         if speech is None or speech.start_sample / SAMPLE_RATE != job.offset:
             return []  # the utterance ended meanwhile; its final decode supersedes this
         speech.last_partial_at = len(job.audio)
-        segments, _ = self._transcribe(job.audio, final=False)
-        words = " ".join(s.text.strip() for s in segments if self._keep(s)).split()
+        segments, info = self._transcribe(job.audio, final=False)
+        text = " ".join(s.text.strip() for s in segments if self._keep(s))
+        if converts(info.language if info is not None else self.language, self.options.script):
+            text = to_script(text, self.options.script)
+        words = text.split()
         agreed = agreed_prefix(speech.hypothesis, words)
         speech.hypothesis = words
         committed = speech.committed
@@ -491,10 +501,13 @@ class StreamingTranscriber:
             if len(words) < len(job.agreed):
                 words = spread(job.agreed, alone.keep_from or alone.offset,
                                alone.offset + len(alone.audio) / SAMPLE_RATE)
+        language = info.language if info is not None else self.language
+        if converts(language, self.options.script):
+            written = words_to_script([w.word for w in words], self.options.script)
+            words = [dataclasses.replace(w, word=t) for w, t in zip(words, written, strict=True)]
         text = " ".join(w.word for w in words).strip()
         if not text:
             return []
-        language = info.language if info is not None else self.language
         start, end = words[0].start, words[-1].end
         voice = voice_features(alone.audio[max(0, round((start - alone.offset) * SAMPLE_RATE)):
                                            round((end - alone.offset) * SAMPLE_RATE)])

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..asr import AsrOptions
+from ..asr.script import SCRIPTS
+from ..errors import AssistError
 from ..models import ModelSpec, load_specs
 
 if TYPE_CHECKING:
@@ -56,9 +58,13 @@ class CallSettings:
     def build(cls, model: str | None = None, models_toml: Path | None = None,
               language: str | None = None, deadair_seconds: float = 10.0,
               language_rule: Callable[[str, str | None], str | None] | None = None,
-              **extra: Any) -> CallSettings:
+              script: str | None = None, **extra: Any) -> CallSettings:
         specs = load_specs(models_toml, asr=model)
         if language_rule is not None:
             language = language_rule(specs["asr"].name, language)
         options = replace(AsrOptions(), language=language)
+        if script is not None:
+            if script not in SCRIPTS:
+                raise AssistError(f"script must be {', '.join(SCRIPTS)}, not '{script}'")
+            options.script = script
         return cls(specs["asr"], specs["embeddings"], options, deadair_seconds, **extra)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
-              kb_dir=None, phrases_dir=None, live: bool = False, **alerts) -> None:
+              script=None, kb_dir=None, phrases_dir=None, live: bool = False, **alerts) -> None:
     import os
 
     from ..call import CallSettings
@@ -33,13 +33,14 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
     from ..session import run_jsonl
 
     # defaults < config file < $ASSIST_DB / $ASSIST_AGENT < flags
-    saved = load_config(flags={"model": model, "language": language, "db": db, "agent": agent})
+    saved = load_config(flags={"model": model, "language": language, "db": db, "agent": agent,
+                               "script": script})
     model, language, db, agent = saved.model, saved.language, saved.db, saved.agent
     if store is None:
         store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
     settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
                                   deadair_seconds=deadair_seconds, language_rule=call_language,
-                                  store=store, db=db, agent=agent, kb_dir=kb_dir,
+                                  script=saved.script, store=store, db=db, agent=agent, kb_dir=kb_dir,
                                   phrases_dir=phrases_dir, painpoints=options_from(**alerts),
                                   team=saved.team, **_content(saved))
     if jsonl:

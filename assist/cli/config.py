@@ -91,7 +91,8 @@ def _default(key: str, model: str | None) -> str:
     return {"agent_device": "the system default input",
             "customer_device": "none (the agent device alone)",
             "channels": "agent,customer (stereo), agent (mono)",
-            "team": "(none)", "company": "(none: any greeting will do)"}.get(key, "(not set)")
+            "team": "(none)", "company": "(none: any greeting will do)",
+            "script": "simplified (Chinese calls)"}.get(key, "(not set)")
 
 
 def _checked(key: str, value: str) -> str:
@@ -128,6 +129,11 @@ def _checked(key: str, value: str) -> str:
         from ..store import resolve_url
 
         resolve_url(value)
+    elif key == "script":
+        from ..asr.script import SCRIPTS
+
+        if value not in SCRIPTS:
+            raise AssistError(f"'script' must be {', '.join(SCRIPTS)}, not '{value}'")
     elif key == "channels":
         parts = [part.strip() for part in value.split(",")]
         if any(part not in ("agent", "customer", "-") for part in parts):

@@ -115,6 +115,11 @@ def call_options(func: F) -> F:
         click.option("--language", metavar="CODE",
                      help="Language of the call (en, zh, ...). 'auto' detects it (needs a "
                           "multilingual model such as base). Default: en for .en models, else auto."),
+        click.option("--script", type=click.Choice(["simplified", "traditional", "as-heard"]),
+                     metavar="SCRIPT",
+                     help="Characters a Chinese call is shown and stored in (Whisper writes "
+                          "Mandarin in either): simplified, traditional, or as-heard (the "
+                          "recogniser's). Default: the config file's script, else simplified."),
         click.option("--deadair", "deadair_seconds", type=float, default=10.0, show_default=True,
                      help="Seconds with neither side speaking that raise a dead-air warning."),
         jsonl_option,

@@ -7,6 +7,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..asr.script import simplified
+
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(
     rf"(?P<han>[{_HAN}])"
@@ -142,13 +144,6 @@ def _expand_word(word: str) -> list[str]:
     return [word.strip("'")] if word.strip("'") else []
 
 
-@lru_cache(maxsize=1)
-def _t2s():
-    from opencc import OpenCC
-
-    return OpenCC("t2s")
-
-
 def _fold(text: str) -> tuple[str, list[int]]:
     """NFKC, lower case and traditional→simplified, keeping a map back to the original."""
     chars: list[str] = []
@@ -159,11 +154,13 @@ def _fold(text: str) -> tuple[str, list[int]]:
             origin.append(i)
     folded = "".join(chars)
     if re.search(f"[{_HAN}]", folded):
-        simple = _t2s().convert(folded)
+        # the recogniser's own converter: text typed or imported in traditional characters
+        # reads as the live transcript does (轉帳 -> 转账, as the packs write it)
+        simple = simplified(folded)
         # t2s is character for character almost always; when a phrase rule changes
         # the length, fall back to per-character conversion to keep offsets right.
         if len(simple) != len(folded):
-            simple = "".join(_t2s().convert(c) if len(_t2s().convert(c)) == 1 else c for c in folded)
+            simple = "".join(simplified(c) if len(simplified(c)) == 1 else c for c in folded)
         folded = simple
     return folded, origin
 

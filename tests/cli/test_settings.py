@@ -70,3 +70,27 @@ def test_kb_comes_from_the_environment(tmp_path, monkeypatch):
     ours = CliRunner().invoke(main, ["kb", "stats"], env={"ASSIST_KB": str(kb)})
     assert default.exit_code == 0 and ours.exit_code == 0, ours.output
     assert str(kb) in ours.stdout and str(kb) not in default.stdout
+
+
+def test_the_chinese_script_comes_from_the_flag_then_the_config_file(tmp_path, monkeypatch):
+    from helpers import DATA
+
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("ASSIST_CONFIG", str(config))
+    scripts: list[str] = []
+    monkeypatch.setattr("assist.session.run_jsonl",
+                        lambda source, settings: scripts.append(settings.asr_options.script))
+    call = str(DATA / "calls" / "charged-twice.flac")
+
+    def replay(*args: str) -> None:
+        result = CliRunner().invoke(main, ["replay", call, "--jsonl", "--no-store", *args])
+        assert result.exit_code == 0, result.output
+
+    replay()
+    runner = CliRunner()
+    refused = runner.invoke(main, ["config", "set", "script", "klingon"])
+    assert refused.exit_code != 0 and "'script'" in refused.output
+    assert runner.invoke(main, ["config", "set", "script", "as-heard"]).exit_code == 0
+    replay()
+    replay("--script", "traditional")
+    assert scripts == ["simplified", "as-heard", "traditional"]

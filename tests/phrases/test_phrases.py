@@ -81,6 +81,15 @@ def test_normalize_chinese_fullwidth_traditional_and_offsets():
     assert script_of(text) == "han" and script_of("calm down") == "latin"
 
 
+def test_traditional_text_reads_as_the_live_transcript_does():
+    """Typed or imported traditional text goes through the recogniser's converter: the
+    account 帳 is 账 as the packs write it (转账), not 帐."""
+    assert "".join(normalize("您不該轉帳到對方帳戶").words) == "您不该转账到对方账户"
+    flags = PhraseDetector(language="zh", semantic=False).feed(
+        Utterance(speaker="agent", text="您當時就不應該轉帳給他", start=0.0, end=1.0))
+    assert [(f.phrase, f.text) for f in flags] == [("shouldnt-have", "您當時就不應該轉帳")]
+
+
 def test_sentence_starts():
     norm = normalize("Okay. Calm down! Now")
     assert norm.starts == frozenset({0, 1, 3})
