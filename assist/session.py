@@ -7,9 +7,11 @@ are installed, without the pipeline knowing them.
 
 from __future__ import annotations
 
+import functools
 import gc
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TextIO
 
 from .call import (
@@ -193,9 +195,14 @@ def import_calls(calls: Iterable[ImportedCall], settings: CallSettings, store: S
     from .store import StoreSink
 
     session = Session(None, store)
+    tracker = session._tracker(settings)
+    clock = tracker.clock
     try:
-        analyzers = default_analyzers(settings, session._tracker(settings))
+        analyzers = default_analyzers(settings, tracker)
         for call in calls:
+            # its problems were raised when it happened: the reports' days and the early
+            # warning's windows go by that, not by the time of the import
+            tracker.clock = clock if call.started is None else functools.partial(_same, call.started)
             sink = StoreSink(store, agent=call.agent or settings.agent, source=call.id)
             call_id = sink.start_call(started=call.started)
             try:
@@ -204,9 +211,13 @@ def import_calls(calls: Iterable[ImportedCall], settings: CallSettings, store: S
                 sink.close()
             yield (call.given if call.given is not None else call.id), call_id
     finally:
-        if session.tracker is not None:
-            session.tracker.wait()
-            session.tracker.close()
+        tracker.wait()
+        tracker.clock = clock
+        tracker.close()
+
+
+def _same(when: datetime) -> datetime:
+    return when
 
 
 def run_jsonl(source: Source, settings: CallSettings, stream: TextIO | None = None) -> None:

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -82,6 +82,7 @@ class StoreSink:
         self._last_utterance: dict[str, tuple[int, str, Redacted]] = {}
         self._lock = threading.RLock()
         self._started = False
+        self._began: datetime | None = None  # a call of the past (imported): when it started
         self._spool_handle: TextIO | None = None
         self._held: list[dict[str, Any]] = []
         self._spooling = False
@@ -104,6 +105,7 @@ class StoreSink:
         with self._lock:
             self.call_id = call_id or self.call_id or uuid.uuid4().hex[:12]
             self._started = True
+            self._began = started
             self._write({"op": "call", "id": self.call_id, "agent": self.agent, "team": self.team,
                          "started": _iso(started or now()), "status": INCOMPLETE,
                          "source": self.source, "host": socket.gethostname()})
@@ -157,7 +159,7 @@ class StoreSink:
         if isinstance(event, PainPoint):
             return {"op": "painpoint", "seq": self._next("painpoint"), "cluster": event.cluster,
                     "label": redact(event.label, self.store.redaction).text, "count": event.count,
-                    "t": event.t, "seen": _iso(now()), "redacted": True}
+                    "t": event.t, "seen": _iso(self._at(event.t)), "redacted": True}
         if isinstance(event, STORED_EVENTS):
             # what these say quotes the call (a restated problem, the summary): read with
             # the call's turns, losing every number they lost
@@ -168,6 +170,12 @@ class StoreSink:
         if isinstance(event, End):
             return {"op": "end", "ended": _iso(now()), "duration": event.duration}
         return None
+
+    def _at(self, t: float | None) -> datetime:
+        """When an event happened: now, or in an imported call, ``t`` into it."""
+        if self._began is None:
+            return now()
+        return self._began + timedelta(seconds=t or 0.0)
 
     def _utterance_op(self, event: Utterance) -> dict[str, Any]:
         seq = self._next("utterance")
