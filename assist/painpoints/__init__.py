@@ -11,8 +11,8 @@ of the nearest-neighbour graph into that many then draws the borders again
 dissolved members join the nearest centroid when close enough (else noise).
 That method won the measurement in ``bench/painpoints.py`` against the
 agglomerative clusters alone, HDBSCAN and community detection.
-Each pain point is labelled with its top class-based TF-IDF terms (BERTopic's
-c-TF-IDF).
+Each pain point is labelled with a short phrase cut from its most central problem
+statement ("new card never came in post"; see ``labels``).
 
 ``PainPointTracker`` does this across calls as they happen: a new problem joins
 the pain point whose centroid it is close to, or waits as a candidate; every
@@ -25,9 +25,16 @@ the last window rises above its own baseline (see ``PainPointOptions``), the
 tracker emits a ``PainPoint`` event, once per rise.
 """
 
-from .alerts import rise
-from .clustering import average_merge, cluster_embeddings, cluster_texts, embed, merge_fragments
-from .labels import ctfidf_labels
+from .alerts import rise, rises
+from .clustering import (
+    average_merge,
+    cluster_embeddings,
+    cluster_problems,
+    cluster_texts,
+    embed,
+    merge_fragments,
+)
+from .labels import painpoint_labels
 from .options import PainPointOptions
 from .reports import (
     KbGap,
@@ -51,8 +58,8 @@ __all__ = [
     "average_merge",
     "call_times",
     "cluster_embeddings",
+    "cluster_problems",
     "cluster_texts",
-    "ctfidf_labels",
     "embed",
     "examples",
     "is_problem",
@@ -61,6 +68,7 @@ __all__ = [
     "load_rows",
     "merge_fragments",
     "painpoint_article_draft",
+    "painpoint_labels",
     "PainPointOptions",
     "PainPointRow",
     "PainPointTracker",
@@ -69,6 +77,7 @@ __all__ = [
     "render_html",
     "render_md",
     "rise",
+    "rises",
     "serve_floor",
     "sparkline",
     "svg_chart",

@@ -24,3 +24,8 @@ def rise(times: Sequence[datetime], now: datetime, options: PainPointOptions,
         return recent, options.baseline_floor
     before = bisect.bisect_right(times, now - window) - bisect.bisect_left(times, start)
     return recent, max(before * options.window / span, options.baseline_floor)
+
+
+def rises(recent: int, baseline: float, options: PainPointOptions) -> bool:
+    """The early-warning test: enough calls in the window, and enough above the baseline."""
+    return recent >= options.min_count and recent >= options.rise_factor * baseline

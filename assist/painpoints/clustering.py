@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import AssistError
-from .labels import ctfidf_labels
+from .labels import painpoint_labels
 from .options import NOISE, PainPointOptions
 from .text import is_problem, problem_statement
 
@@ -257,10 +257,18 @@ def cluster_texts(texts: Sequence[str], embedder: Embedder | None = None,
         embedder = load_embedder()
     problems = [problem_statement(t) if not options.filter or is_problem(t) else "" for t in texts]
     keep = [i for i, p in enumerate(problems) if p]
+    said = [problems[i] for i in keep]
+    kept = cluster_problems(said, embed(embedder, said), options)
     clusters = [NOISE] * len(texts)
-    raw = cluster_embeddings(embed(embedder, [problems[i] for i in keep]), options)
-    for i, c in zip(keep, raw, strict=True):
-        clusters[i] = str(int(c))
-    labels = ctfidf_labels([problems[i] for i in keep], [clusters[i] for i in keep],
-                           options.label_terms)
-    return ClusterResult(clusters, labels, problems)
+    for i, c in zip(keep, kept.clusters, strict=True):
+        clusters[i] = c
+    return ClusterResult(clusters, kept.labels, problems)
+
+
+def cluster_problems(problems: Sequence[str], vectors: np.ndarray,
+                     options: PainPointOptions | None = None) -> ClusterResult:
+    """Cluster problem statements already embedded (e.g. the store's), and label them."""
+    options = options or PainPointOptions()
+    clusters = [str(int(c)) for c in cluster_embeddings(vectors, options)]
+    return ClusterResult(clusters, painpoint_labels(problems, vectors, clusters,
+                                                    options.label_words), list(problems))

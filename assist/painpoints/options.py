@@ -49,7 +49,8 @@ class PainPointOptions:
         min_count: ... and at least this many problems in the window.
         baseline_floor: the smallest baseline per window (a new pain point has none).
         cooldown: seconds after a warning before the same pain point may warn again.
-        label_terms: how many c-TF-IDF terms make a label.
+        label_words: the most words in a label (a short phrase cut from the pain point's
+            most central problem statement, see ``labels.painpoint_labels``).
         filter: drop utterances that carry no problem.
     """
 
@@ -73,5 +74,5 @@ class PainPointOptions:
     min_count: int = 5
     baseline_floor: float = 1.0
     cooldown: float = 3600.0
-    label_terms: int = 3
+    label_words: int = 8
     filter: bool = True

@@ -21,9 +21,9 @@ import numpy as np
 from ..call import Analyzer
 from ..errors import AssistError
 from ..events import CUSTOMER, Event, PainPoint, Utterance
-from .alerts import rise
+from .alerts import rise, rises
 from .clustering import cluster_embeddings, embed
-from .labels import ctfidf_labels
+from .labels import painpoint_labels
 from .options import PainPointOptions
 from .text import is_problem, problem_statement
 
@@ -254,7 +254,7 @@ class PainPointTracker(Analyzer):
             items = self._items[-self.options.max_items:]
         generation = 0
         if self.store is not None:
-            generation, items, _labels = self._read_store()
+            generation, items, labels = self._read_store()
         if len(items) < self.options.min_cluster_size:
             return False
         raw = cluster_embeddings(np.stack([i.vector for i in items]), self.options)
@@ -263,7 +263,7 @@ class PainPointTracker(Analyzer):
                 self._apply_clusters(items, raw)
             self._check_all()
             return True
-        won = self._commit_clusters(generation, items, raw)
+        won = self._commit_clusters(generation, items, raw, labels)
         if not won:
             log.info("another machine re-clustered the pain points first; loading its result")
         self._reload()
@@ -399,7 +399,8 @@ class PainPointTracker(Analyzer):
         mapping = _match(items, raw, self._points, self._new_id)
         for item, c in zip(items, raw, strict=True):
             item.point = mapping.get(int(c)) if c >= 0 else None
-        names = _names(items, raw, mapping, self.options.label_terms)
+        names = _names(items, raw, mapping, self.options.label_words,
+                       {pid: p.label for pid, p in self._points.items()})
         # problems added while clustering ran join by centroid
         newer = self._items[len(self._items) - self._count_after(items):]
         fresh = _build_points(items, names)
@@ -426,8 +427,7 @@ class PainPointTracker(Analyzer):
 
     def _check(self, point: _Point, now: datetime) -> list[Event]:
         recent, baseline = rise(point.times, now, self.options, self._history_start())
-        rising = recent >= self.options.min_count and recent >= self.options.rise_factor * baseline
-        if not rising:
+        if not rises(recent, baseline, self.options):
             point.armed = True
             return []
         cooled = point.alerted is None or (now - point.alerted).total_seconds() >= self.options.cooldown
@@ -483,18 +483,19 @@ class PainPointTracker(Analyzer):
         except StoreError as exc:  # the call goes on; this problem is kept in memory only
             log.warning("pain points: cannot write to the store (%s)", exc)
 
-    def _commit_clusters(self, generation: int, items: list[_Item], raw: np.ndarray) -> bool:
-        """Write a re-clustering of ``items`` (read at ``generation``); False when another
-        one was committed since."""
+    def _commit_clusters(self, generation: int, items: list[_Item], raw: np.ndarray,
+                         labels: dict[str, str] | None = None) -> bool:
+        """Write a re-clustering of ``items`` (read at ``generation``, with the pain points'
+        ``labels`` then); False when another one was committed since."""
         from ..store import commit_clustering
 
         assert self.store is not None  # only a tracker with a store re-clusters through it
-        plan = functools.partial(self._plan, items, raw)
+        plan = functools.partial(self._plan, items, raw, labels or {})
         last_row = max(i.row for i in items if i.row is not None)  # all were read from the store
         return commit_clustering(self.store, generation, len(items), int(raw.max(initial=-1)) + 1,
                                  last_row, plan)
 
-    def _plan(self, items: list[_Item], raw: np.ndarray, taken: set[str],
+    def _plan(self, items: list[_Item], raw: np.ndarray, labels: dict[str, str], taken: set[str],
               newer: list[tuple[int, bytes]]) -> tuple[dict[str | None, list[int]], dict[str, str]]:
         """Run inside the commit: (pain point id → item rows, label of each pain point of the
         new clustering).  ``taken``: the ids in the store, which no new pain point may reuse;
@@ -505,7 +506,7 @@ class PainPointTracker(Analyzer):
                                        if re.fullmatch(r"pp\d+", p)), default=0) + 1)
         mapping = _match(items, raw, old, lambda: f"pp{next(numbers)}")
         assigned = [mapping.get(int(c)) if c >= 0 else None for c in raw]
-        names = _names(items, raw, mapping, self.options.label_terms)
+        names = _names(items, raw, mapping, self.options.label_words, labels)
         fresh = _build_points([_Item(i.text, i.vector, i.seen, i.call_id, pid)
                                for i, pid in zip(items, assigned, strict=True)], names)
         rows: dict[str | None, list[int]] = {}
@@ -520,11 +521,13 @@ class PainPointTracker(Analyzer):
         return rows, {pid: point.label for pid, point in fresh.items()}
 
 
-def _names(items: list[_Item], raw: np.ndarray, mapping: dict[int, str], terms: int
-           ) -> dict[str, str]:
-    """Pain point id → c-TF-IDF label of its new cluster."""
-    labels = ctfidf_labels([i.text for i in items], [int(c) for c in raw], terms)
-    return {mapping[c]: label for c, label in labels.items() if c in mapping}
+def _names(items: list[_Item], raw: np.ndarray, mapping: dict[int, str], words: int,
+           held: dict[str, str]) -> dict[str, str]:
+    """Pain point id → the label of its new cluster (``painpoint_labels``); a pain point
+    that keeps its id keeps its ``held`` label while its central statements still give it."""
+    ids = [mapping.get(int(c), "-1") if c >= 0 else "-1" for c in raw]
+    return painpoint_labels([i.text for i in items], np.stack([i.vector for i in items]), ids,
+                            words, held)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -19,9 +19,10 @@ from assist.painpoints import (
     PainPointTracker,
     cluster_embeddings,
     cluster_texts,
-    ctfidf_labels,
+    embed,
     is_problem,
     painpoint_article_draft,
+    painpoint_labels,
     problem_statement,
     problem_statements,
     rise,
@@ -124,20 +125,56 @@ def test_clustering_finds_the_intents_without_k(embedder, banking_slice):
     assert all(result.labels[c] for c in found)
 
 
-def test_ctfidf_labels_name_the_topic():
-    texts = ["my card is lost", "I lost my card", "card lost yesterday",
-             "exchange rate is bad", "what exchange rate do you use", "exchange rate wrong"]
-    labels = ctfidf_labels(texts, [0, 0, 0, 1, 1, 1])
-    assert "lost" in labels[0] and "exchange" in labels[1]
+def test_labels_are_phrases_cut_from_a_central_statement(embedder, banking_slice):
+    """Each label is a short phrase a person would write: words of one of its cluster's
+    statements, in the order said (not a keyword list), naming the cluster's topic."""
+    texts, truth = banking_slice
+    result = cluster_texts(texts, embedder)
+    topics = {"card_arrival": "card", "lost_or_stolen_card": "card", "exchange_rate": "rate",
+              "pending_transfer": "transfer", "wrong_amount_of_cash_received": "cash",
+              "age_limit": "age"}
+    for c, label in result.labels.items():
+        members = [result.problems[i] for i, k in enumerate(result.clusters) if k == c]
+        words = label.replace(",", "").lower().split()
+        assert 1 <= len(words) <= PainPointOptions().label_words, label
+        assert any(_in_order(words, m) for m in members), (label, members[:3])
+        intent = Counter(t for t, k in zip(truth, result.clusters, strict=True) if k == c)
+        assert topics[intent.most_common(1)[0][0]] in label.lower(), label
 
 
-def test_labels_keep_contractions_whole():
-    texts = ["I've been waiting for ages, it's ridiculous", "you've had my card for ages",
-             "I can't log in to the app", "the app won't let me log in"]
-    labels = ctfidf_labels(texts, [0, 0, 1, 1])
-    words = {w for label in labels.values() for term in label.split(", ") for w in term.split()}
-    assert "ages" in labels[0] and "app" in labels[1]
-    assert not words & {"ve", "ll", "re", "t", "s"}  # no pieces of "I've", "won't"
+def _in_order(words: list[str], statement: str) -> bool:
+    said = iter(statement.lower().replace(",", " ").replace("?", " ").split())
+    return all(any(w == s.strip(".!") for s in said) for w in words)
+
+
+@pytest.mark.parametrize("statement, label", [
+    ("I ordered a new debit card two weeks ago, and it still hasn't arrived.",
+     "ordered a new debit card, still hasn't arrived"),
+    ("Why have I been charged twice for the same transaction?",
+     "charged twice for the same transaction"),
+    ("Hi. I would like to set up Automatic credit card payments please",
+     "set up automatic credit card payments"),
+    ("I need a loan", "need a loan"),
+    ("How do I activate my card?", "activate card"),
+    ("I can't log in to the app", "can't log in to the app"),
+    ("Is there a fee for using the ATM [CARD]", "fee for using the ATM"),
+])
+def test_a_statement_cut_to_a_label(statement, label):
+    from assist.painpoints.labels import phrase
+
+    weights = {w: 1.0 for w in ("arrived", "card", "ordered")}  # both clauses of the first weigh
+    assert phrase(statement, weights) == label
+
+
+def test_a_label_stays_while_its_statement_is_still_central(embedder):
+    texts = CARD + CHARGE
+    vectors = embed(embedder, texts)
+    clusters = [0] * 5 + [1] * 5
+    fresh = painpoint_labels(texts, vectors, clusters)
+    assert "card" in fresh[0] and "charged twice" in fresh[1]
+    held = painpoint_labels(texts, vectors, clusters,
+                            keep={0: "card you sent never arrived", 1: "weather on mars"})
+    assert held == {0: "card you sent never arrived", 1: fresh[1]}
 
 
 # ---------------------------------------------------------------- the tracker
