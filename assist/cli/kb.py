@@ -46,7 +46,8 @@ class _StderrProgress:
         click.echo(end, err=True, nl=False)
 
 
-def _open_kb(kb_dir: Path | None) -> Any:
+def open_kb(kb_dir: Path | None) -> Any:
+    """The KB folder (default: the shipped one) as every command searches it."""
     from ..kb import KnowledgeBase
 
     folder = _kb_dir(kb_dir)
@@ -90,7 +91,7 @@ def search(question: str | None, top: int, jsonl: bool, kb_dir: Path | None) -> 
     """
     if jsonl == bool(question):
         raise click.UsageError("give a QUESTION, or --jsonl to read questions from stdin")
-    base = _open_kb(kb_dir)
+    base = open_kb(kb_dir)
     if jsonl:
         _search_jsonl(base, top)
         return
@@ -196,16 +197,33 @@ def lint(kb_dir: Path | None, min_questions: int, similar: float) -> None:
 
 
 @kb.command()
-@click.argument("title")
+@click.argument("title", required=False)
 @kb_option
-def new(title: str, kb_dir: Path | None) -> None:
+@click.option("--from-painpoint", "painpoint", metavar="ID",
+              help="Pre-fill the article from a pain point (see 'assist kb gaps'): its label "
+                   "is the title unless TITLE is given, its most central problem statements "
+                   "the questions.")
+@db_option
+def new(title: str | None, kb_dir: Path | None, painpoint: str | None, db: str | None) -> None:
     """Write a template article for TITLE (id = slug of the title) in the team's KB folder
     (see 'assist init'); never overwrites, never writes into the installed package."""
     from ..config import writable_content
     from ..kb import new_article
 
-    path = new_article(writable_content(kb_dir, "kb"), title)
-    click.echo(f"wrote {path}")
+    folder = writable_content(kb_dir, "kb")
+    questions: list[str] = []
+    if painpoint:
+        from ..painpoints import painpoint_article_draft
+        from ..store import open_for
+
+        with open_for(db, write=False) as store:
+            drafted, questions = painpoint_article_draft(store, painpoint)
+        title = title or drafted
+    if not title:
+        raise click.UsageError("give a TITLE, or --from-painpoint ID")
+    path = new_article(folder, title, questions=questions)
+    seeded = f" with {len(questions)} questions from pain point {painpoint}" if painpoint else ""
+    click.echo(f"wrote {path}{seeded}")
 
 
 @kb.command()
@@ -280,7 +298,7 @@ def tune(kb_dir: Path | None, epochs: int, max_per_article: int, threads: int | 
     options = TuneOptions(epochs=epochs, max_per_article=max_per_article, threads=threads)
     progress = _StepProgress()
     tuned = tune_kb(folder, options, progress=progress)
-    _open_kb(folder)  # embed the KB with the tuned model now, so the next search is quick
+    open_kb(folder)  # embed the KB with the tuned model now, so the next search is quick
     click.echo(f"tuned on {tuned.questions} questions of {tuned.articles} articles in "
                f"{tuned.seconds:.0f} s; saved to {tuned.path}")
 

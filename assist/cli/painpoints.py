@@ -33,6 +33,7 @@ def painpoints() -> None:
 @click.option("--jsonl", is_flag=True,
               help='Read {"id": .., "text": ..} lines on stdin; print {"id": .., "cluster": .., '
                    '"label": ..} per line, in order, one per input line.')
+@db_option
 @click.option("--method", type=click.Choice(["spectral", "agglomerative", "hdbscan", "community"]),
               default="spectral", show_default=True,
               help="Clustering method (spectral: agglomerative clustering finds how many, "
@@ -43,8 +44,9 @@ def painpoints() -> None:
               help="Smaller clusters are noise.")
 @click.option("--no-filter", is_flag=True,
               help="Cluster every line, even greetings, yes/no, thanks and ID checks.")
-def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
-            no_filter: bool) -> None:
+@click.pass_context
+def cluster(ctx: click.Context, jsonl: bool, db: str | None, method: str,
+            threshold: float | None, min_size: int, no_filter: bool) -> None:
     """Cluster customer utterances into pain points; the number of clusters is found.
 
     Noise, and lines that carry no problem (greetings, yes/no, thanks,
@@ -53,20 +55,30 @@ def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
     blank) gets id null and cluster "-1", with an "error" naming the line when it is
     bad.  Without --jsonl, one text per stdin line and a table of the clusters is
     printed.
+
+    With --db on the command line, the problems stored there (the latest the live
+    tracker keeps) are clustered instead of stdin lines, e.g. to try --method or
+    --threshold on a team's own calls; with --jsonl each prints as {"id": its row,
+    "cluster", "label", "text"}.  Nothing is written: the stored pain points stay.
     """
-    from ..painpoints import PainPointOptions, cluster_texts
+    from ..painpoints import PainPointOptions, cluster_problems, cluster_texts
 
     options = PainPointOptions(method=method, min_cluster_size=min_size, filter=not no_filter)
     if threshold is not None:
         options.distance_threshold = threshold
-    records = _read_jsonl() if jsonl else _read_texts()
-    result = cluster_texts([str(r.get("text") or "") for r in records], options=options)
+    stored = ctx.get_parameter_source("db") == click.core.ParameterSource.COMMANDLINE
+    if stored:
+        records, problems, vectors = _stored(db, options.max_items)
+        result = cluster_problems(problems, vectors, options)
+    else:
+        records = _read_jsonl() if jsonl else _read_texts()
+        result = cluster_texts([str(r.get("text") or "") for r in records], options=options)
     if jsonl:
         for i, record in enumerate(records):
             out = {"id": record.get("id"), "cluster": result.clusters[i],
                    "label": result.label_of(i)}
-            if "error" in record:
-                out["error"] = record["error"]
+            out.update({k: record[k] for k in (("text",) if stored else ("error",))
+                        if k in record})
             click.echo(json.dumps(out, ensure_ascii=False))
         return
     sizes: dict[str, int] = {}
@@ -75,6 +87,19 @@ def cluster(jsonl: bool, method: str, threshold: float | None, min_size: int,
     click.echo(f"{'cluster':>7}  {'size':>5}  label")
     for c in sorted(sizes, key=lambda c: (c == "-1", -sizes[c])):
         click.echo(f"{c:>7}  {sizes[c]:>5}  {result.labels.get(c, '(noise / no problem)')}")
+
+
+def _stored(db: str | None, limit: int) -> tuple[list[dict[str, Any]], list[str], Any]:
+    """The store's latest problems: records ({"id": row, "text"}), texts and embeddings."""
+    import numpy as np
+
+    from ..store import read_painpoint_items
+
+    with _open(db) as store:
+        _generation, _labels, rows = read_painpoint_items(store, limit)
+    vectors = np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in rows]) if rows \
+        else np.zeros((0, 384), dtype=np.float32)
+    return [{"id": r.id, "text": r.text} for r in rows], [r.text for r in rows], vectors
 
 
 def _read_jsonl() -> list[dict[str, Any]]:
@@ -125,14 +150,23 @@ def _find(store, pid: str, days: int = 14) -> PainPointRow:
     raise AssistError(f"no pain point '{pid}' (see 'assist painpoints list')")
 
 
+def _cut(text: str, width: int) -> str:
+    """A label in a column: whole, or cut with an ellipsis."""
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
 # ---------------------------------------------------------------- list, show, report
 
 
 @painpoints.command("list")
 @db_option
 @click.option("--days", type=int, default=14, show_default=True, help="Days the trend covers.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_(db: str | None, days: int, as_json: bool) -> None:
+@click.option("--jsonl", is_flag=True,
+              help='Print one JSON object per pain point: {"id", "label", "count", "calls", '
+                   '"trend", "daily", "last_seen"}.')
+@click.option("--json", "as_json", is_flag=True, hidden=True,
+              help="Deprecated: the same objects as one JSON array (use --jsonl).")
+def list_(db: str | None, days: int, jsonl: bool, as_json: bool) -> None:
     """Pain points, biggest first: label, count, calls, trend (per day), last seen.
 
     The trend compares the second half of the period with the first:
@@ -142,10 +176,16 @@ def list_(db: str | None, days: int, as_json: bool) -> None:
 
     with _open(db) as store:
         rows = load_rows(store, days)
+    records = [{"id": r.id, "label": r.label, "count": r.count, "calls": r.calls,
+                "trend": r.trend, "daily": r.daily, "last_seen": when_text(r.last_seen)}
+               for r in rows]
+    if jsonl:
+        for record in records:
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
     if as_json:
-        click.echo(json.dumps([{"id": r.id, "label": r.label, "count": r.count, "calls": r.calls,
-                                "trend": r.trend, "daily": r.daily,
-                                "last_seen": when_text(r.last_seen)} for r in rows], indent=2))
+        click.echo("--json is deprecated: use --jsonl (one object per line)", err=True)
+        click.echo(json.dumps(records, indent=2))
         return
     if not rows:
         click.echo("no pain points yet")
@@ -153,7 +193,7 @@ def list_(db: str | None, days: int, as_json: bool) -> None:
     click.echo(f"{'id':<8} {'label':<36} {'count':>5} {'calls':>5}  {'trend':<{days + 8}}  "
                "last seen")
     for r in rows:
-        click.echo(f"{r.id:<8} {r.label[:36]:<36} {r.count:>5} {r.calls:>5}  "
+        click.echo(f"{r.id:<8} {_cut(r.label, 36):<36} {r.count:>5} {r.calls:>5}  "
                    f"{sparkline(r.daily)} {r.trend:<7}  {when_text(r.last_seen)}")
 
 
@@ -252,13 +292,15 @@ def kb_gaps(db: str | None, kb_dir: Path | None, threshold: float | None, min_co
     suggestion threshold.  Shown with examples, so an editor can write the missing
     article ('assist kb new --from-painpoint ID' pre-fills it).
 
-    A pain point's score is the median, over its latest examples, of the best
-    article's score for each example.
+    A pain point is scored on its five most central problem statements (those
+    nearest its centroid, as its label is), each as 'assist kb search' scores it;
+    its score is the median of their best articles' scores.  Each example shown
+    carries its own best article and score.
     """
-    from ..kb import KnowledgeBase
     from ..painpoints import kb_gaps as find_gaps
+    from .kb import open_kb
 
-    kb = KnowledgeBase.open(kb_dir)
+    kb = open_kb(kb_dir)  # as 'assist kb search' opens it
     bar = kb.threshold if threshold is None else threshold
     with _open(db) as store:
         gaps = find_gaps(store, kb, bar, min_count, limit)
@@ -270,5 +312,6 @@ def kb_gaps(db: str | None, kb_dir: Path | None, threshold: float | None, min_co
         nearest = f"{article.article} ({article.score:.2f})" if article else "none"
         click.echo(f"{row.id}  {row.label}  — {row.count} problems, {row.calls} calls; "
                    f"best score {gap.score:.2f} < {bar:.2f}; nearest article: {nearest}")
-        for text in gap.examples:
-            click.echo(f"    - {text}")
+        for text, found in zip(gap.examples, gap.found, strict=True):
+            best = f"{found.score:.2f} {found.article}" if found else "no article"
+            click.echo(f"    - {text}  ({best})")

@@ -28,6 +28,8 @@ from .lexical import _fold
 from .search import KnowledgeBase
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ..call import Embedder
     from .articles import Progress
 
@@ -158,8 +160,10 @@ def _merge_questions(article: Article, questions: list[str]) -> int:
     return added
 
 
-def new_article(kb_dir: Path, title: str, today: dt.date | None = None) -> Path:
-    """Write a template article for ``title``; never overwrites."""
+def new_article(kb_dir: Path, title: str, today: dt.date | None = None,
+                questions: Sequence[str] = ()) -> Path:
+    """Write a template article for ``title`` (with seed ``questions``, e.g. a pain point's
+    problem statements); never overwrites."""
     title = " ".join(title.split())
     art_id = slugify(title)
     if not art_id:
@@ -177,6 +181,7 @@ def new_article(kb_dir: Path, title: str, today: dt.date | None = None) -> Path:
         if other_id == art_id:
             raise AssistError(f"article id '{art_id}' already exists in {other}")
     art = Article(id=art_id, title=title, body=TEMPLATE_BODY, tags=[],
+                  questions=[" ".join(q.split()) for q in questions if q.strip()],
                   updated=today or dt.date.today())
     text = render_article(art).replace(
         "questions: []", f"questions: []  # add at least {MIN_QUESTIONS} ways customers ask this"

@@ -39,6 +39,7 @@ from .options import PainPointOptions
 from .reports import (
     KbGap,
     PainPointRow,
+    central_examples,
     examples,
     kb_gaps,
     load_rows,
@@ -57,6 +58,7 @@ __all__ = [
     "SHORT_TURN",
     "average_merge",
     "call_times",
+    "central_examples",
     "cluster_embeddings",
     "cluster_problems",
     "cluster_texts",

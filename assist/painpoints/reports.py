@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import AssistError
 from ..resources import templates
+from .labels import central
 
 if TYPE_CHECKING:
     import jinja2
@@ -79,27 +80,50 @@ def examples(store: Store, pid: str, limit: int = 10) -> list[tuple[str, str | N
     return painpoint_examples(store, pid, limit)
 
 
+def central_examples(store: Store, pid: str, limit: int = 5) -> list[str]:
+    """A pain point's distinct problem statements nearest its centroid, nearest first: the
+    ones its label is cut from, a KB gap is scored on and an article draft asks."""
+    return _labelled_central(store, pid, limit)[1]
+
+
+def _labelled_central(store: Store, pid: str, limit: int) -> tuple[str, list[str]]:
+    from ..store import painpoint_members
+
+    label, rows = painpoint_members(store, pid)
+    if label is None:
+        raise AssistError(f"no pain point '{pid}' (see 'assist painpoints list')")
+    if not rows:
+        return label, []
+    vectors = np.stack([np.frombuffer(embedding, dtype=np.float32) for _text, embedding in rows])
+    return label, [text for _sim, text in central([text for text, _ in rows], vectors, limit)]
+
+
 @dataclass
 class KbGap:
     """A pain point no KB article answers well.
 
     Attributes:
         painpoint: the pain point.
-        score: the median, over its latest examples, of the best article's score.
-        nearest: the best article for its latest example (a ``kb.SearchResult``), if any.
-        examples: its latest problem statements.
+        score: the median, over its central examples, of the best article's score.
+        nearest: the best article for its most central example (a ``kb.SearchResult``), if any.
+        examples: its most central problem statements, nearest the centroid first.
+        found: per example, the best article as ``assist kb search`` finds it (None: none).
     """
 
     painpoint: PainPointRow
     score: float
     nearest: Any
     examples: list[str]
+    found: list[Any]
 
 
 def kb_gaps(store: Store, kb: Any, threshold: float | None = None, min_count: int = 3,
             limit: int = 3, sample: int = 5) -> list[KbGap]:
     """Pain points whose best article scores below ``threshold`` (default: the KB's
-    suggestion threshold), each scored on its ``sample`` latest examples."""
+    suggestion threshold), scored as ``assist kb search`` scores each of the pain point's
+    ``sample`` most central problem statements (not its latest ones, which are often a
+    customer's follow-ups that lean on what was said before: "it never came in the post").
+    The first ``limit`` of them are shown with their scores."""
     import statistics
 
     bar = kb.threshold if threshold is None else threshold
@@ -107,13 +131,13 @@ def kb_gaps(store: Store, kb: Any, threshold: float | None = None, min_count: in
     for row in load_rows(store):
         if row.count < min_count:
             continue
-        texts = [text for text, _call, _seen in examples(store, row.id, max(limit, sample))]
-        results = kb.search_many(texts, top=1) if texts else []
-        best = [found[0].score if found else 0.0 for found in results]
-        score = statistics.median(best) if best else 0.0
+        texts = central_examples(store, row.id, max(limit, sample))
+        found = [results[0] if results else None
+                 for results in (kb.search_many(texts, top=1) if texts else [])]
+        score = statistics.median(f.score if f else 0.0 for f in found) if found else 0.0
         if score < bar:
-            nearest = next((found[0] for found in results if found), None)
-            gaps.append(KbGap(row, score, nearest, texts[:limit]))
+            gaps.append(KbGap(row, score, found[0] if found else None, texts[:limit],
+                              found[:limit]))
     return gaps
 
 
@@ -122,26 +146,13 @@ def kb_gaps(store: Store, kb: Any, threshold: float | None = None, min_count: in
 
 def painpoint_article_draft(store: Store, pid: str, questions: int = 8) -> tuple[str, list[str]]:
     """A title and seed questions for a new KB article about a pain point
-    (for ``assist kb new --from-painpoint ID``): the questions are the distinct examples
-    closest to the pain point's centroid."""
-    from ..store import painpoint_members
-
-    label, rows = painpoint_members(store, pid)
-    if not rows:
-        raise AssistError(f"no pain point '{pid}' (see 'assist painpoints list')")
-    vectors = np.stack([np.frombuffer(embedding, dtype=np.float32) for _text, embedding in rows])
-    order = np.argsort(-(vectors @ vectors.mean(axis=0)))
-    picked: list[str] = []
-    for i in order:
-        text = rows[int(i)][0].strip()
-        if text.lower() not in {p.lower() for p in picked}:
-            picked.append(text)
-        if len(picked) >= questions:
-            break
-    terms = [t.strip() for t in (label or "").split(",") if t.strip()]
-    title = (terms[0].capitalize() + (f" ({', '.join(terms[1:])})" if terms[1:] else "")
-             if terms else picked[0])
-    return title, picked
+    (``assist kb new --from-painpoint ID``): the title is its label, the questions its
+    distinct problem statements nearest its centroid."""
+    label, picked = _labelled_central(store, pid, questions)
+    if not picked:
+        raise AssistError(f"pain point '{pid}' has no problems left to draft an article from")
+    title = label or picked[0]
+    return title[:1].upper() + title[1:], picked
 
 
 # ---------------------------------------------------------------- rendering

@@ -86,12 +86,13 @@ def check_one_event_on_the_last_call(run: Replayed, calls: int) -> dict:
 
 def check_list_and_show(run: Replayed, calls: int) -> None:
     runner = CliRunner()
-    listed = runner.invoke(main, ["painpoints", "list", "--db", run.db, "--json"])
+    listed = runner.invoke(main, ["painpoints", "list", "--db", run.db, "--jsonl"])
     assert listed.exit_code == 0, listed.output
-    top = json.loads(listed.stdout)[0]
+    top = json.loads(listed.stdout.splitlines()[0])
     assert "card" in top["label"] and top["calls"] == calls
     event = next(e for e in run.streams[-1] if e["type"] == "painpoint")
-    assert top["id"] == event["cluster"]
+    # one name: the live event's label is the one the list (and every report) shows
+    assert top["id"] == event["cluster"] and top["label"] == event["label"]
     shown = runner.invoke(main, ["painpoints", "show", top["id"], "--db", run.db,
                                  "--examples", "100"])
     assert shown.exit_code == 0, shown.output
