@@ -7,7 +7,6 @@ KB module as ``assist kb gaps``.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,25 +217,32 @@ def show(pid: str, db: str | None, limit: int) -> None:
         click.echo(f"    {when_text(seen)}  [{call_id or '-'}]  {text}")
 
 
-@painpoints.command("report")
+@painpoints.command("report", help="A weekly-review report: each pain point with its chart "
+                   "(calls per day, the early warning's baseline, the warnings raised) and "
+                   "examples.\n" + RULE_HELP)
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md",
               show_default=True, help="Markdown (text sparklines) or HTML (inline SVG charts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write here instead of stdout.")
-@click.option("--days", type=int, default=14, show_default=True, help="Days the charts cover.")
+@click.option("--days", type=click.IntRange(1, 366), default=14, show_default=True,
+              help="Days the charts cover.")
 @click.option("--examples", "limit", type=int, default=3, show_default=True,
               help="Examples per pain point.")
-def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int) -> None:
-    """A weekly-review report: each pain point with its trend chart and examples."""
-    from ..painpoints import examples, load_rows, render_html, render_md
+@alert_options
+def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int,
+           **flags) -> None:
+    from ..painpoints import examples, load_rows, render_html, render_md, report_charts
 
     if output is not None and not output.parent.is_dir():  # say so before the work
         raise AssistError(f"cannot write {output}: no such folder {output.parent}")
+    options = options_from(**flags)
     with _open(db) as store:
         rows = load_rows(store, days)
         samples = {r.id: examples(store, r.id, limit) for r in rows}
-    text = render_md(rows, samples, days) if fmt == "md" else render_html(rows, samples, days)
+        charts = report_charts(store, rows, days, options) if fmt == "html" else {}
+    text = render_md(rows, samples, days) if fmt == "md" \
+        else render_html(rows, samples, days, charts, options)
     if output is None:
         click.echo(text)
     else:
@@ -253,8 +259,8 @@ def report(db: str | None, fmt: str, output: Path | None, days: int, limit: int)
 @db_option
 @alert_options
 def rising(db: str | None, **flags) -> None:
-    from ..painpoints import call_times, load_rows, rise
-    from ..store import first_item_seen, painpoint_sightings
+    from ..painpoints import load_rows, rise, rises
+    from ..store import first_item_seen
     from ..store import now as utc_now
 
     options = options_from(**flags)
@@ -262,15 +268,11 @@ def rising(db: str | None, **flags) -> None:
     with _open(db) as store:
         rows = load_rows(store)
         start = first_item_seen(store)
-        mentions: dict[str, list[tuple[str | None, datetime]]] = {}
-        for pid, call_id, seen in painpoint_sightings(store)[1]:
-            mentions.setdefault(pid, []).append((call_id, seen))
     click.echo(f"{'id':<8} {'label':<36} {'recent':>6} {'usual':>6}  warns")
     for row in rows:
-        recent, usual = rise(call_times(mentions.get(row.id, [])), now, options, start)
-        warns = recent >= options.min_count and recent >= options.rise_factor * usual
-        click.echo(f"{row.id:<8} {row.label[:36]:<36} {recent:>6} {usual:>6.1f}  "
-                   f"{'YES' if warns else 'no'}")
+        recent, usual = rise(row.times, now, options, start)
+        click.echo(f"{row.id:<8} {_cut(row.label, 36):<36} {recent:>6} {usual:>6.1f}  "
+                   f"{'YES' if rises(recent, usual, options) else 'no'}")
 
 
 # ---------------------------------------------------------------- KB editors

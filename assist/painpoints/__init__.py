@@ -44,10 +44,11 @@ from .reports import (
     kb_gaps,
     load_rows,
     painpoint_article_draft,
+    painpoint_chart,
     render_html,
     render_md,
+    report_charts,
     sparkline,
-    svg_chart,
     when_text,
 )
 from .text import SHORT_TURN, is_problem, problem_statement, problem_statements
@@ -70,6 +71,7 @@ __all__ = [
     "load_rows",
     "merge_fragments",
     "painpoint_article_draft",
+    "painpoint_chart",
     "painpoint_labels",
     "PainPointOptions",
     "PainPointRow",
@@ -78,10 +80,10 @@ __all__ = [
     "problem_statements",
     "render_html",
     "render_md",
+    "report_charts",
     "rise",
     "rises",
     "serve_floor",
     "sparkline",
-    "svg_chart",
     "when_text",
 ]

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import functools
 import html
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import AssistError
 from ..resources import templates
+from .alerts import rise
 from .labels import central
+from .options import PainPointOptions
+from .tracker import call_times
 
 if TYPE_CHECKING:
     import jinja2
 
+    from ..charts import DayChart
     from ..store import Store
 
 
@@ -25,8 +29,9 @@ class PainPointRow:
     """One pain point as the reports show it.
 
     Attributes:
-        id: its id; label: its c-TF-IDF label; count/calls: problems and distinct calls;
-        first_seen/last_seen: times; daily: counts per day, oldest first.
+        id: its id; label: its label; count/calls: problems and distinct calls;
+        first_seen/last_seen: times; daily: problems per day, oldest first, the last today;
+        times: when each call first raised it, oldest first (what the early warning counts).
     """
 
     id: str
@@ -36,6 +41,7 @@ class PainPointRow:
     first_seen: datetime | None
     last_seen: datetime | None
     daily: list[int]
+    times: list[datetime] = field(default_factory=list)
 
     @property
     def trend(self) -> str:
@@ -57,19 +63,20 @@ def load_rows(store: Store, days: int = 14, now: datetime | None = None) -> list
     start = (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     labels, seen = painpoint_sightings(store)
     rows: dict[str, PainPointRow] = {}
-    calls: dict[str, set] = {}
+    mentions: dict[str, list[tuple[str | None, datetime]]] = {}
     for pid, call_id, when in seen:
         row = rows.setdefault(pid, PainPointRow(pid, labels.get(pid) or "", 0, 0, when, when,
                                                 [0] * days))
         row.count += 1
-        calls.setdefault(pid, set()).add(call_id)
+        mentions.setdefault(pid, []).append((call_id, when))
         row.first_seen = min(row.first_seen or when, when)
         row.last_seen = max(row.last_seen or when, when)
         day = (when - start).days
         if 0 <= day < days:
             row.daily[day] += 1
     for pid, row in rows.items():
-        row.calls = len(calls[pid] - {None})
+        row.calls = len({call for call, _when in mentions[pid]} - {None})
+        row.times = call_times(mentions[pid])
     return sorted(rows.values(), key=lambda r: (-r.count, r.id))
 
 
@@ -169,22 +176,56 @@ def sparkline(values: list[int]) -> str:
                    for v in values)
 
 
-def _bars(values: list[int], width: int = 280, height: int = 60) -> dict[str, Any]:
-    """Where ``svg_chart`` draws what."""
-    top = max(values, default=0) or 1
-    bar = width / max(len(values), 1)
-    bars = []
-    for i, v in enumerate(values):
-        h = (height - 12) * v / top
-        bars.append({"n": v, "x": f"{i * bar + 1:.1f}", "y": f"{height - h:.1f}",
-                     "w": f"{bar - 2:.1f}", "h": f"{h:.1f}"})
-    return {"width": width, "height": height, "top": top, "bars": bars}
+def painpoint_chart(row: PainPointRow, days: int, now: datetime,
+                    options: PainPointOptions | None = None, history_start: datetime | None = None,
+                    warnings: list[datetime] | None = None) -> DayChart:
+    """A pain point's last ``days`` days (the last is ``now``'s): the calls that raised it
+    each day; its usual calls per day as the early warning reckons them (``rise`` at the
+    day's end: the calls of the ``baseline`` period before its last window, per day, without
+    the rule's floor, and none until a day of history is known); and the days an early
+    warning was raised."""
+    from ..charts import DayChart
+
+    options = replace(options or PainPointOptions(), baseline_floor=0.0)
+    first = now.date() - timedelta(days=days - 1)
+    dates = [first + timedelta(days=i) for i in range(days)]
+    calls = [0] * days
+    for when in row.times:
+        if 0 <= (when.date() - first).days < days:
+            calls[(when.date() - first).days] += 1
+    per_day = 24 * 3600 / options.window
+    usual = []
+    for d in dates:
+        end = min(now, datetime.combine(d, time.max))
+        known = history_start is not None and end - history_start >= timedelta(days=1)
+        # under a day of history says little about a usual day: no line there
+        usual.append(round(rise(row.times, end, options, history_start)[1] * per_day, 2)
+                     if known else float("nan"))
+    return DayChart(dates, {"calls": calls}, "calls", baseline=usual,
+                    baseline_label=f"usual calls per day (the {_span(options.baseline)} before)",
+                    marks=sorted({w.date() for w in warnings or []}), mark_label="early warning")
 
 
-def svg_chart(values: list[int], width: int = 280, height: int = 60) -> str:
-    """An inline SVG bar chart of per-day counts."""
-    parts = _templates().get_template("_chart.html.j2").module
-    return str(parts.chart(_bars(values, width, height)))  # type: ignore[attr-defined]
+def _span(seconds: float) -> str:
+    """7 days, 1 hour, 90 minutes."""
+    unit, size = next(((unit, size) for unit, size in (("day", 86400), ("hour", 3600))
+                       if seconds >= size and (seconds / size).is_integer()), ("minute", 60))
+    n = seconds / size
+    return f"{n:g} {unit}{'' if n == 1 else 's'}"
+
+
+def report_charts(store: Store, rows: list[PainPointRow], days: int,
+                  options: PainPointOptions | None = None, now: datetime | None = None
+                  ) -> dict[str, str]:
+    """Pain point id → its chart (``painpoint_chart``) as inline SVG."""
+    from ..charts import day_chart_svg
+    from ..store import first_item_seen, painpoint_warnings
+    from ..store import now as utc_now
+
+    now = now or utc_now()
+    start, warned = first_item_seen(store), painpoint_warnings(store)
+    return {r.id: day_chart_svg(painpoint_chart(r, days, now, options, start, warned.get(r.id)))
+            for r in rows}
 
 
 def when_text(value: datetime | None) -> str:
@@ -212,10 +253,19 @@ def _md_text(text: str) -> str:
     return html.escape(" ".join(str(text).split()), quote=False)
 
 
-def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int) -> str:
-    """The weekly-review report in HTML: inline SVG charts and examples."""
+def render_html(rows: list[PainPointRow], samples: dict[str, list], days: int,
+                charts: dict[str, str], options: PainPointOptions | None = None,
+                made: datetime | None = None) -> str:
+    """The weekly-review report in HTML: a summary table, then each pain point with its
+    chart (``report_charts``) and examples; what the early warning counts is said once."""
+    from markupsafe import Markup
+
+    from ..store import now as utc_now
+
     return _templates().get_template("report.html.j2").render(
-        rows=rows, samples=samples, days=days, when_text=when_text, bars=_bars)
+        rows=rows, samples=samples, days=days, when_text=when_text, o=options or PainPointOptions(),
+        charts={pid: Markup(svg) for pid, svg in charts.items()}, span=_span,  # noqa: S704 (ours)
+        made=made or utc_now())
 
 
 @functools.cache

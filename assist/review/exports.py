@@ -7,8 +7,9 @@ import functools
 import io
 import json
 import math
+import re
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from .week import _flag_rows, week_report
 if TYPE_CHECKING:
     import jinja2
 
+    from ..charts import DayChart
     from .results import CallSummary, WeekReport
 
 
@@ -85,7 +87,7 @@ def export_call(store: Store, call_id: str, fmt: str) -> str:
     """One call as CSV (one row per flag), JSON (everything) or a self-contained HTML page."""
     _check_format(fmt)
     if fmt == "json":
-        return json.dumps(call_record(store, call_id), indent=2, ensure_ascii=False)
+        return json.dumps(rounded(call_record(store, call_id)), indent=2, ensure_ascii=False)
     call = get_call(store, call_id)
     if fmt == "csv":
         return _csv(_flag_rows(store, [call_id], {call_id: call}))
@@ -119,7 +121,7 @@ def export_week(store: Store, fmt: str, since: date | None = None, team: str | N
     if fmt == "csv":
         return _csv(report.rows)
     if fmt == "json":
-        return json.dumps(_week_json(report), indent=2, ensure_ascii=False)
+        return json.dumps(rounded(_week_json(report)), indent=2, ensure_ascii=False)
     return _week_html(report)
 
 
@@ -151,15 +153,27 @@ def csv_cell(field: str, value: Any) -> str | int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, float):
-        return repr(round(value, 3)) if math.isfinite(value) else repr(value)
+        return repr(rounded(value))
     text = str(value)
-    if field in NUMERIC_FIELDS and _is_number(text):
-        return text
+    if field in NUMERIC_FIELDS and _is_number(text):  # a number the database kept as text
+        return repr(rounded(float(text))) if re.search(r"\.\d{4}", text) else text
     if text.startswith(FORMULA_START):
         text = "'" + text
     # the writer quotes a field with "\n" (its line end) but not one with a bare "\r",
     # which readers take for the end of the row
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def rounded(value: Any) -> Any:
+    """Floats to 3 decimals (seconds to the millisecond, scores to a tenth of a percent),
+    inside lists and dicts too: ``99.96``, not ``99.96000000000001``."""
+    if isinstance(value, float):
+        return round(value, 3) if math.isfinite(value) else value
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
 
 
 def _is_number(text: str) -> bool:
@@ -205,28 +219,29 @@ def _call_html(store: Store, call: CallSummary) -> str:
                    note=note.note if note else None, conduct=call_conduct(store, call.id))
 
 
-def _trend(points: list[tuple[date, int]], width: int, height: int) -> dict[str, Any]:
-    """Where ``trend_svg`` draws what."""
-    pad_l, pad_r, pad_t, pad_b = 30, 10, 10, 24
-    top = max([n for _, n in points] + [1])
-    step = (width - pad_l - pad_r) / max(1, len(points) - 1)
-    drawn = []
-    for i, (day, n) in enumerate(points):
-        x, y = f"{pad_l + i * step:.1f}", f"{pad_t + (height - pad_t - pad_b) * (1 - n / top):.1f}"
-        drawn.append({"day": day, "n": n, "x": x, "y": y, "xy": f"{x},{y}"})
-    return {"width": width, "height": height, "left": pad_l, "right": width - pad_r,
-            "base": height - pad_b, "top": top, "top_y": pad_t + 8, "label_y": height - 6,
-            "points": drawn}
+def week_chart(report: WeekReport) -> DayChart:
+    """Flags per day of the week (by the day their call started), stacked by verdict."""
+    from ..charts import DayChart
+
+    days = [day for day, _n in report.per_day]
+    index = {day: i for i, day in enumerate(days)}
+    stacks: dict[str, list[float]] = {name: [0] * len(days) for name in _VERDICT_STACK.values()}
+    for row in report.rows:
+        i = index.get(datetime.fromisoformat(row["started"]).date())
+        if i is not None:
+            stacks[_VERDICT_STACK.get(row["verdict"], "unreviewed")][i] += 1
+    return DayChart(days, stacks, "flags")
 
 
-def trend_svg(points: list[tuple[date, int]], width: int = 560, height: int = 140) -> str:
-    """A small inline SVG line chart of flags per day."""
-    parts = _templates().get_template("_parts.html.j2").module
-    return str(parts.trend(_trend(points, width, height)))  # type: ignore[attr-defined]
+_VERDICT_STACK = {"confirmed": "confirmed", "false-alarm": "false alarm", None: "unreviewed"}
 
 
 def _week_html(report: WeekReport) -> str:
+    from markupsafe import Markup
+
+    from ..charts import day_chart_svg
+
     last = report.until - timedelta(days=1)
     title = f"Flags {report.since:%d %b} - {last:%d %b %Y}" + (f", team {report.team}" if report.team else "")
-    return _render("week.html.j2", title=title, r=report,
-                   chart=_trend(report.per_day, 560, 140))
+    chart = Markup(day_chart_svg(week_chart(report)))  # noqa: S704 -- drawn here, labels ours
+    return _render("week.html.j2", title=title, r=report, chart=chart)

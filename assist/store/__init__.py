@@ -30,6 +30,7 @@ from .painpoints import (
     painpoint_generation,
     painpoint_members,
     painpoint_sightings,
+    painpoint_warnings,
     read_painpoint_items,
     save_painpoint_item,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "painpoint_mentions",
     "painpoint_runs",
     "painpoint_sightings",
+    "painpoint_warnings",
     "painpoints",
     "read_call_events",
     "read_call_review",

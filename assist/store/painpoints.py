@@ -23,7 +23,7 @@ from ..errors import AssistError
 from ..redact import redact
 from .engine import _is_outage, _reason, now
 from .notify import ITEMS, notify_in
-from .schema import painpoint_items, painpoint_runs, painpoints
+from .schema import painpoint_items, painpoint_mentions, painpoint_runs, painpoints
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +178,19 @@ def painpoint_sightings(store: Store
         seen = conn.execute(select(items.painpoint_id, items.call_id, items.seen)
                             .where(items.painpoint_id.is_not(None))).all()
     return labels, [tuple(row) for row in seen]
+
+
+def painpoint_warnings(store: Store) -> dict[str, list[datetime]]:
+    """Pain point id → when its early warnings were raised (its stored ``painpoint``
+    events), oldest first."""
+    mentions = painpoint_mentions.c
+    out: dict[str, list[datetime]] = {}
+    with store.engine.connect() as conn:
+        for pid, seen in conn.execute(select(mentions.painpoint_id, mentions.seen)
+                                      .where(mentions.seen.is_not(None))
+                                      .order_by(mentions.seen)):
+            out.setdefault(pid, []).append(seen)
+    return out
 
 
 def first_item_seen(store: Store) -> datetime | None:

