@@ -17,6 +17,7 @@ from ..events import Event, Partial
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase, SearchResult
+    from ..models import Step
     from ..painpoints import KbGap
     from ..review import CallDetail, CallSummary
 
@@ -26,6 +27,14 @@ class PipelineEvent(Message):
     """One event from the pipeline thread (anything but partial text)."""
 
     event: Event
+
+
+@dataclass
+class Preparing(Message):
+    """A step of getting the call ready (loading a model, building an index) started or
+    finished, from the pipeline thread."""
+
+    step: Step
 
 
 @dataclass

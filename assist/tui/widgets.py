@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -35,8 +36,12 @@ from ..events import (
 )
 from .messages import Levels
 
+if TYPE_CHECKING:
+    from ..models import Step
+
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
 SEVERITY_STYLES = {"high": "$error", "medium": "$warning", "low": "$primary"}
+NBSP = "\u00a0"  # a space a wrapped line never breaks at
 
 
 def clock_text(seconds: float | None) -> str:
@@ -104,7 +109,7 @@ class CallHeader(Horizontal):
     """One line: call state, call timer, a level meter per side, the model in use."""
 
     STATES = {
-        "loading": "◌ loading models",
+        "loading": "◌ getting ready",
         "live": "● live",
         "paused": "⏸ paused",
         "ended": "■ call ended",
@@ -167,6 +172,28 @@ class CallHeader(Horizontal):
 
     def on_levels(self, message: Levels) -> None:
         self.set_levels(message.levels)
+
+
+def preparation_text(steps: Iterable[Step], elapsed: float) -> str:
+    """Getting the call ready, as the empty transcript says it: how far, how long so
+    far, each step done with its time and the one under way.  A time is never split
+    from its step or its unit when the line wraps (no-break spaces)."""
+    latest: dict[int, Step] = {}
+    for step in steps:
+        latest[step.number] = step
+    if not latest:
+        return "Getting the call ready…"
+    now = latest[max(latest)]
+    if now.done and now.number == now.total:
+        head = f"Ready after {elapsed:.0f}{NBSP}s: the call starts."
+    else:
+        number = now.number + 1 if now.done else now.number
+        head = f"Getting the call ready: step {number} of {now.total}, {elapsed:.0f}{NBSP}s so far."
+    lines = [head]
+    for step in (latest[number] for number in sorted(latest)):
+        lines.append(f"✓ {step.label}{NBSP}·{NBSP}{step.took:.1f}{NBSP}s" if step.done
+                     else f"◌ {step.label}…")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- coach

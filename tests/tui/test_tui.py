@@ -4,6 +4,7 @@ one run of the real pipeline on the sample call, and snapshots."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from assist.audio import FileSource, MeteredSource
 from assist.errors import AssistError
 from assist.events import AGENT, CUSTOMER, DeadAir, Flag, Partial, Ready, Suggestion, Utterance
 from assist.resources import sample_call
-from assist.session import Session
+from assist.session import PREPARATION, Session
 from assist.tui import (
     ArticleScreen,
     AssistApp,
@@ -95,19 +96,19 @@ async def call_over(pilot) -> None:
 
 
 @anyio
-async def test_loading_models_shows_until_ready(recorded):
+async def test_getting_ready_shows_until_ready(recorded):
     gate = threading.Event()
     app, _ = make_app(recorded, gate=gate)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "loading models" in state(app)
-        assert "Loading models" in app.transcript.placeholder_text
-        assert "Loading models" in shown(app)
+        assert "getting ready" in state(app)
+        assert "Getting the call ready" in app.transcript.placeholder_text
+        assert "Getting the call ready" in shown(app)
         gate.set()
         await call_over(pilot)
         assert "call ended" in state(app)
         assert not app.transcript.placeholder_text
-        assert "Loading models" not in shown(app) and "Listening" not in shown(app)
+        assert "Getting the call ready" not in shown(app) and "Listening" not in shown(app)
 
 
 @anyio
@@ -530,6 +531,46 @@ async def test_real_pipeline_on_the_sample_call():
         assert "riverside bank" in text and "still hasn't arrived" in text
         assert "tiny.en" in text_of(app.query_one("#model-name"))
         assert "call ended" in state(app)
+
+
+@anyio
+async def test_getting_ready_says_each_step_as_it_finishes_with_the_real_models():
+    """A first run takes tens of seconds: the screen says which step, how far and how long,
+    from the steps the real loading reports (held at the knowledge base to look)."""
+    source = FirstSeconds(sample_call(), 3.0)
+    session = Session(source)
+    held, go = threading.Event(), threading.Event()
+
+    def factory(settings, speakers, sinks, progress=None):
+        def report(step):
+            progress(step)
+            if step.what == "knowledge base" and not step.done:
+                held.set()
+                go.wait(60)
+        return session.pipeline_factory(settings, speakers, sinks, progress=report)
+
+    app = AssistApp(source, real_settings(), pipeline_factory=factory, theme="ansi-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: held.is_set() and len(app.preparation) == 7, timeout=120)
+        assert "getting ready 4/7" in state(app)
+        said = app.transcript.placeholder_text.replace("\xa0", " ").splitlines()
+        assert said[0].startswith("Getting the call ready: step 4 of 7, ")
+        assert said[0].endswith(" s so far.")
+        assert [line.split(" · ")[0] for line in said[1:]] == [
+            "✓ speech recogniser (tiny.en)", "✓ sentence embedder (all-MiniLM-L6-v2)",
+            "✓ pain points", "◌ knowledge base…"]
+        on_screen = " ".join(shown(app).replace("\xa0", " ").split())  # as drawn, wrapped
+        assert "step 4 of 7" in on_screen and "◌ knowledge base…" in on_screen
+        assert "✓ speech recogniser (tiny.en) ·" in on_screen
+        go.set()
+        await asyncio.wait_for(app.workers.wait_for_complete(), 120)
+        await call_over(pilot)
+        steps = app.preparation
+        assert [(s.number, s.done) for s in steps] == [(n, d) for n in range(1, 8) for d in (0, 1)]
+        assert [s.what for s in steps[::2]] == list(PREPARATION) and steps[0].total == 7
+        assert all(a.elapsed <= b.elapsed for a, b in itertools.pairwise(steps))
+        assert steps[-1].elapsed >= sum(s.took for s in steps[1::2]) - 0.01
+        assert "call ended" in state(app) and "getting ready" not in shown(app).lower()
 
 
 @pytest.mark.slow
