@@ -70,6 +70,7 @@ from .widgets import (
     PainTicker,
     clock_text,
     preparation_text,
+    step_under_way,
     wrapup_text,
 )
 
@@ -377,8 +378,8 @@ class AssistApp(ScreensApp):
     # ------------------------------------------------------------ events
 
     def on_preparing(self, message: Preparing) -> None:
-        if not self.running or self._t0 is not None:
-            return  # a step of a call that is over, or reported late
+        if not self.running or self._t0 is not None or not self.transcript.is_attached:
+            return  # a step of a call that is over, reported late, or the app is closing
         self.preparation.append(message.step)
         self._step_at = self.clock()
         self._update_state()
@@ -516,7 +517,8 @@ class AssistApp(ScreensApp):
             self.header.set_state(self._outcome or "idle")
         elif self._t0 is None:
             latest = self.preparation[-1] if self.preparation else None
-            self.header.set_state("loading", f"{latest.number}/{latest.total}" if latest else "")
+            self.header.set_state("loading", f"{step_under_way(latest)}/{latest.total}"
+                                  if latest else "")
         else:
             self.header.set_state("live", "· stopping…" if self._stop.is_set() else "")
 

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
 SEVERITY_STYLES = {"high": "$error", "medium": "$warning", "low": "$primary"}
-NBSP = "\u00a0"  # a space a wrapped line never breaks at
 
 
 def clock_text(seconds: float | None) -> str:
@@ -174,10 +173,15 @@ class CallHeader(Horizontal):
         self.set_levels(message.levels)
 
 
+def step_under_way(latest: Step) -> int:
+    """The number of the step getting ready is at, from the latest one reported (a step
+    done: the next one, which starts at once)."""
+    return min(latest.total, latest.number + 1) if latest.done else latest.number
+
+
 def preparation_text(steps: Iterable[Step], elapsed: float) -> str:
     """Getting the call ready, as the empty transcript says it: how far, how long so
-    far, each step done with its time and the one under way.  A time is never split
-    from its step or its unit when the line wraps (no-break spaces)."""
+    far, each step done with its time and the one under way."""
     latest: dict[int, Step] = {}
     for step in steps:
         latest[step.number] = step
@@ -185,14 +189,15 @@ def preparation_text(steps: Iterable[Step], elapsed: float) -> str:
         return "Getting the call ready…"
     now = latest[max(latest)]
     if now.done and now.number == now.total:
-        head = f"Ready after {elapsed:.0f}{NBSP}s: the call starts."
+        head = f"Ready after {elapsed:.0f}s: the call starts."
     else:
-        number = now.number + 1 if now.done else now.number
-        head = f"Getting the call ready: step {number} of {now.total}, {elapsed:.0f}{NBSP}s so far."
+        head = (f"Getting the call ready: step {step_under_way(now)} of {now.total}, "
+                f"{elapsed:.0f}s so far.")
     lines = [head]
     for step in (latest[number] for number in sorted(latest)):
-        lines.append(f"✓ {step.label}{NBSP}·{NBSP}{step.took:.1f}{NBSP}s" if step.done
-                     else f"◌ {step.label}…")
+        # the time first: a wrapped line never parts a step from its time
+        lines.append(f"✓ {step.took:4.1f}s  {step.label}" if step.done
+                     else f"◌ {'':5}  {step.label}…")
     return "\n".join(lines)
 
 

@@ -539,30 +539,38 @@ async def test_getting_ready_says_each_step_as_it_finishes_with_the_real_models(
     from the steps the real loading reports (held at the knowledge base to look)."""
     source = FirstSeconds(sample_call(), 3.0)
     session = Session(source)
-    held, go = threading.Event(), threading.Event()
+    held = {False: threading.Event(), True: threading.Event()}  # at its start, once done
+    go = {False: threading.Event(), True: threading.Event()}
 
     def factory(settings, speakers, sinks, progress=None):
         def report(step):
             progress(step)
-            if step.what == "knowledge base" and not step.done:
-                held.set()
-                go.wait(60)
+            if step.what == "knowledge base":
+                held[step.done].set()
+                go[step.done].wait(60)
         return session.pipeline_factory(settings, speakers, sinks, progress=report)
 
     app = AssistApp(source, real_settings(), pipeline_factory=factory, theme="ansi-dark")
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: held.is_set() and len(app.preparation) == 7, timeout=120)
+        await until(pilot, lambda: held[False].is_set() and len(app.preparation) == 7, 120)
         assert "getting ready 4/7" in state(app)
-        said = app.transcript.placeholder_text.replace("\xa0", " ").splitlines()
+        said = app.transcript.placeholder_text.splitlines()
         assert said[0].startswith("Getting the call ready: step 4 of 7, ")
-        assert said[0].endswith(" s so far.")
-        assert [line.split(" · ")[0] for line in said[1:]] == [
-            "✓ speech recogniser (tiny.en)", "✓ sentence embedder (all-MiniLM-L6-v2)",
-            "✓ pain points", "◌ knowledge base…"]
-        on_screen = " ".join(shown(app).replace("\xa0", " ").split())  # as drawn, wrapped
+        assert said[0].endswith("s so far.")
+        assert [line[0] + line[7:] for line in said[1:]] == [
+            "✓  speech recogniser (tiny.en)", "✓  sentence embedder (all-MiniLM-L6-v2)",
+            "✓  pain points", "◌  knowledge base…"]
+        assert all(line[2:7].strip().endswith("s") for line in said[1:4])  # how long each took
+        on_screen = " ".join(shown(app).split())  # as drawn, wrapped at 80 columns
         assert "step 4 of 7" in on_screen and "◌ knowledge base…" in on_screen
-        assert "✓ speech recogniser (tiny.en) ·" in on_screen
-        go.set()
+        assert "s speech recogniser (tiny.en)" in on_screen
+        go[False].set()  # the knowledge base done, the next step not begun: it is under way
+        await until(pilot, lambda: held[True].is_set() and len(app.preparation) == 8, 60)
+        assert "getting ready 5/7" in state(app)
+        said = app.transcript.placeholder_text.splitlines()
+        assert said[0].startswith("Getting the call ready: step 5 of 7, ")
+        assert said[-1].startswith("✓ ") and said[-1].endswith("s  knowledge base")
+        go[True].set()
         await asyncio.wait_for(app.workers.wait_for_complete(), 120)
         await call_over(pilot)
         steps = app.preparation
