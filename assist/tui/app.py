@@ -68,6 +68,7 @@ from .widgets import (
     KbPanel,
     MoodBar,
     PainTicker,
+    SideColumn,
     clock_text,
     preparation_text,
     step_under_way,
@@ -239,11 +240,10 @@ class AssistApp(ScreensApp):
         yield self.banner
         yield self.mood
         with Horizontal(id="main"):
-            yield self.transcript
-            with Vertical(id="side"):
-                yield self.coach
+            with Vertical(id="call"):
+                yield self.transcript
                 yield self.checklist
-                yield self.kb
+            yield SideColumn(self.coach, self.kb, id="side")
         yield self.ticker
         yield KeyBar()
 

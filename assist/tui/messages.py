@@ -59,6 +59,12 @@ class Levels(Message):
 
 
 @dataclass
+class RowsWanted(Message):
+    """A side panel's content changed, so the rows it wants may have (``SideColumn``
+    shares the rows out again)."""
+
+
+@dataclass
 class ArticleLoaded(Message):
     """The full text of an article, loaded off the UI thread (None: not found)."""
 
