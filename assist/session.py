@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import gc
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -26,7 +26,7 @@ from .call import (
     TranscriptCall,
 )
 from .events import Event, Flag
-from .models import load_embedder, load_whisper
+from .models import Preparation, StepReport, load_embedder, load_whisper
 
 if TYPE_CHECKING:
     from .painpoints import PainPointTracker
@@ -40,38 +40,60 @@ class ArticleFeedback(Protocol):
     useful: bool
 
 
-def default_analyzers(settings: CallSettings, tracker: Analyzer | None = None) -> list[Analyzer]:
-    """Dead air, the phrase detector, the KB advisor, the pain-point tracker (``tracker``:
-    the one a session's calls share; None: a new one that keeps its pain points in memory),
-    then how the call goes (talk, checklist, repeats, frustration) and the wrap-up."""
-    from .conduct import conduct_analyzers
+PREPARATION = ("speech recogniser", "sentence embedder", "pain points", "knowledge base",
+               "phrase packs", "mood model", "checklists")
+"""The steps of getting a call ready, in the order ``build_pipeline`` runs them."""
+
+
+def default_analyzers(settings: CallSettings, tracker: Callable[[], Analyzer] | None = None,
+                      prep: Preparation | None = None) -> list[Analyzer]:
+    """Dead air, the phrase detector, the KB advisor, the pain-point tracker (``tracker``
+    gives the one a session's calls share; None: a new one that keeps its pain points in
+    memory), then how the call goes (talk, checklist, repeats, frustration) and the wrap-up.
+
+    Their models and indexes are loaded and warmed here, one ``prep`` step each."""
+    from .conduct import EmbeddingMood, conduct_analyzers
     from .kb import KbAdvisor
     from .painpoints import PainPointTracker
     from .phrases import PhraseDetector
 
-    embedder = load_embedder(settings.embeddings)
-    if tracker is None:
-        tracker = PainPointTracker(None, embedder, settings.painpoints)
+    prep = prep or Preparation(PREPARATION)
+    with prep.step("sentence embedder", settings.embeddings.name):
+        embedder = load_embedder(settings.embeddings)
+    with prep.step("pain points"):
+        painpoints = tracker() if tracker else PainPointTracker(None, embedder, settings.painpoints)
+    with prep.step("knowledge base"):
+        kb = KbAdvisor(kb_dir=settings.kb_dir)
     language = settings.asr_options.language
-    return [
-        DeadAirMonitor(settings.deadair_seconds),
-        PhraseDetector(settings.phrases_dir, language=language),
-        KbAdvisor(kb_dir=settings.kb_dir),
-        tracker,
-        *conduct_analyzers(embedder, None, settings.checklists_dir, language, settings.company),
-    ]
+    with prep.step("phrase packs"):
+        phrases = PhraseDetector(settings.phrases_dir, language=language)
+        phrases.warm_up()
+    with prep.step("mood model"):
+        mood = EmbeddingMood(embedder)
+        mood.fit()
+    with prep.step("checklists"):
+        conduct = conduct_analyzers(embedder, mood, settings.checklists_dir, language,
+                                    settings.company)
+        for analyzer in conduct:
+            analyzer.warm_up()
+    return [DeadAirMonitor(settings.deadair_seconds), phrases, kb, painpoints, *conduct]
 
 
 def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Iterable[Sink],
-                   analyzers: Iterable[Analyzer] | None = None) -> Pipeline:
-    """Load the model (once per process) and wire a pipeline for one call."""
-    model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
+                   analyzers: Iterable[Analyzer] | None = None, *,
+                   tracker: Callable[[], Analyzer] | None = None,
+                   progress: StepReport | None = None) -> Pipeline:
+    """Load the models (once per process) and wire a pipeline for one call: the given
+    ``analyzers``, else ``default_analyzers`` (with ``tracker``).  ``progress`` hears each
+    step of getting ready (``PREPARATION``) as it starts and as it finishes."""
+    prep = Preparation(PREPARATION if analyzers is None else PREPARATION[:1], progress)
+    with prep.step("speech recogniser", settings.asr.name):
+        model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
+    if analyzers is None:
+        analyzers = default_analyzers(settings, tracker, prep)
     _one_torch_thread()
-    pipeline = Pipeline(
-        model, speakers, settings.asr_options,
-        analyzers=default_analyzers(settings) if analyzers is None else analyzers,
-        sinks=sinks, model_name=settings.asr.name,
-    )
+    pipeline = Pipeline(model, speakers, settings.asr_options, analyzers=analyzers,
+                        sinks=sinks, model_name=settings.asr.name)
     freeze_heap()
     return pipeline
 
@@ -138,10 +160,11 @@ class Session:
         self.tracker: PainPointTracker | None = None
 
     def pipeline_factory(self, settings: CallSettings, speakers: Iterable[str],
-                         sinks: Iterable[Sink]) -> Pipeline:
-        """A pipeline for the next call (what the live screen calls for each call)."""
-        pipeline = build_pipeline(settings, speakers, sinks,
-                                  analyzers=default_analyzers(settings, self._tracker(settings)))
+                         sinks: Iterable[Sink], progress: StepReport | None = None) -> Pipeline:
+        """A pipeline for the next call (what the live screen calls for each call);
+        ``progress`` hears each step of getting it ready."""
+        pipeline = build_pipeline(settings, speakers, sinks, progress=progress,
+                                  tracker=lambda: self._tracker(settings))
         if self.store is not None:
             from .store import StoreSink
 
@@ -198,7 +221,7 @@ def import_calls(calls: Iterable[ImportedCall], settings: CallSettings, store: S
     tracker = session._tracker(settings)
     clock = tracker.clock
     try:
-        analyzers = default_analyzers(settings, tracker)
+        analyzers = default_analyzers(settings, lambda: tracker)
         for call in calls:
             # its problems were raised when it happened: the reports' days and the early
             # warning's windows go by that, not by the time of the import

@@ -111,7 +111,7 @@ class FakeFactory:
         self.options = options
         self.built: list[FakePipeline] = []
 
-    def __call__(self, settings, speakers, sinks) -> FakePipeline:
+    def __call__(self, settings, speakers, sinks, progress=None) -> FakePipeline:
         if self.error is not None:
             raise self.error
         pipeline = FakePipeline(self.events, sinks, **self.options)

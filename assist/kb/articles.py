@@ -21,6 +21,7 @@ MIN_QUESTIONS = 5
 REQUIRED_KEYS = ("id", "title", "questions")
 KNOWN_KEYS = ("id", "title", "tags", "questions", "language", "updated")
 SKIPPED_FILES = {"readme.md"}
+SNIPPET_CHARS = 320  # a suggestion card's first steps; a longer first passage ends at a sentence
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COMMENT_RE = re.compile(r"<!--.*?-->", re.S)
 
@@ -57,9 +58,10 @@ class Article:
 
     @property
     def snippet(self) -> str:
-        """The first passage, which by the format is the short answer or first steps."""
+        """The first passage, which by the format is the short answer or first steps: whole
+        up to ``SNIPPET_CHARS``, else its sentences that fit."""
         parts = self.passages()
-        return _shorten(parts[0], 200) if parts else ""
+        return _shorten(parts[0], SNIPPET_CHARS) if parts else ""
 
     def where(self, key: str = "id") -> str:
         """``file:line`` of a front-matter key, for messages."""
@@ -291,6 +293,11 @@ def _passages(body: str, max_words: int = 80) -> tuple[str, ...]:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """Whole when it fits, else up to its last sentence that fits, else its last word; "…"
+    marks a cut."""
     if len(text) <= limit:
         return text
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", text[: limit - 1])]
+    if ends:
+        return text[: ends[-1]] + " …"
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"

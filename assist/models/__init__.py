@@ -1,7 +1,9 @@
-"""Which model serves each role, where it resolves, and loading it (Whisper, the embedder).
+"""Which model serves each role, where it resolves, loading it (Whisper, the embedder), and
+the steps of getting a call ready.
 """
 
 from .embedder import Embedder, OnnxEmbedder, UnsupportedModel, load_onnx_embedder
+from .preparation import Preparation, Step, StepReport
 from .resolve import (
     RUNTIMES,
     ModelSpec,
@@ -23,7 +25,10 @@ __all__ = [
     "load_whisper",
     "ModelSpec",
     "OnnxEmbedder",
+    "Preparation",
     "resolve",
     "RUNTIMES",
+    "Step",
+    "StepReport",
     "UnsupportedModel",
 ]

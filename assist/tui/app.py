@@ -57,7 +57,7 @@ from ..events import (
 from .article import ArticleLoader, ArticleScreen, load_article
 from .base import SWITCH_BINDINGS, ScreensApp
 from .keybar import KeyBar
-from .messages import Levels, PartialText, PipelineEvent
+from .messages import Levels, PartialText, PipelineEvent, Preparing
 from .shared import SteadyScreen, StoreHandle
 from .transcript import Transcript
 from .widgets import (
@@ -68,13 +68,18 @@ from .widgets import (
     KbPanel,
     MoodBar,
     PainTicker,
+    SideColumn,
     clock_text,
+    preparation_text,
+    step_under_way,
     wrapup_text,
 )
 
 if TYPE_CHECKING:
     from ..call import CallSettings
     from ..kb import KnowledgeBase
+    from ..models import Step, StepReport
+
 
 class CallRunner(Protocol):
     """What the screen needs of a call's pipeline (``call.Pipeline``; tests pass a fake)."""
@@ -86,8 +91,12 @@ class CallRunner(Protocol):
     def stop(self) -> None: ...
 
 
-PipelineFactory = Callable[[Any, list[str], list[Sink]], CallRunner]
-"""``(settings, speakers, sinks) -> pipeline``: one per call (``session.Session.pipeline_factory``)."""
+class PipelineFactory(Protocol):
+    """``(settings, speakers, sinks, progress=) -> pipeline``: one per call
+    (``session.Session.pipeline_factory``); ``progress`` hears each step of getting ready."""
+
+    def __call__(self, settings: Any, speakers: list[str], sinks: list[Sink], *,
+                 progress: StepReport | None = None) -> CallRunner: ...
 
 
 @dataclass
@@ -143,8 +152,8 @@ class AssistApp(ScreensApp):
     Attributes:
         source: the audio source of the first call.
         settings: the ``CallSettings`` the pipeline is built from.
-        pipeline_factory: ``(settings, speakers, sinks) -> pipeline`` with ``run(source)``
-            and ``stop()``; default ``session.build_pipeline``.  Tests pass a fake.
+        pipeline_factory: ``(settings, speakers, sinks, progress=) -> pipeline`` with
+            ``run(source)`` and ``stop()`` (``PipelineFactory``).  Tests pass a fake.
         clock: the clock of the call timer and marks (tests freeze it).
         flag_hold: seconds a flag stays on the coach card before the next replaces it.
         article_loader: ``(article_id, kb_dir) -> markdown | None`` for the article modal.
@@ -153,6 +162,8 @@ class AssistApp(ScreensApp):
         store_status: what is wrong with storing the call now ("the database is away ..."),
             or None; checked every second and shown when it changes.
         autostart: start the call on mount.
+        preparation: the steps of getting the current call ready, as they were reported
+            (each step twice: as it starts and once done).
     """
 
     DEFAULT_MODE = "live"
@@ -207,6 +218,8 @@ class AssistApp(ScreensApp):
         self._outcome = ""  # "ended" / "failed" once the call is over
         self._t_end: float | None = None
         self._call_id: str | None = None
+        self.preparation: list[Step] = []
+        self._step_at = 0.0  # when the latest step was reported (the app's clock)
 
     # ------------------------------------------------------------ layout
 
@@ -227,11 +240,10 @@ class AssistApp(ScreensApp):
         yield self.banner
         yield self.mood
         with Horizontal(id="main"):
-            yield self.transcript
-            with Vertical(id="side"):
-                yield self.coach
+            with Vertical(id="call"):
+                yield self.transcript
                 yield self.checklist
-                yield self.kb
+            yield SideColumn(self.coach, self.kb, id="side")
         yield self.ticker
         yield KeyBar()
 
@@ -253,6 +265,7 @@ class AssistApp(ScreensApp):
         if not self.header.is_attached:
             return  # closing
         self.header.set_elapsed(self.call_time())
+        self._show_preparation()
         self.banner.tick(self.clock())
         self.mood.tick(self.clock())
         talk = self._talk_figures()
@@ -292,11 +305,11 @@ class AssistApp(ScreensApp):
         self.paused, self._held = False, []
         self.pipeline, self._stop = None, threading.Event()
         self._t0 = self._t_end = self._call_id = None
-        model = self._model_name()
         self._outcome = ""
+        self.preparation = []
         self._update_state()
         self.header.set_elapsed(None)
-        self.transcript.placeholder(f"Loading models{f' ({model})' if model else ''}…")
+        self.transcript.placeholder("Getting the call ready…")
         self.refresh_bindings()
         header = self.header
         self._worker = self._run_pipeline(source, self._stop,
@@ -313,7 +326,12 @@ class AssistApp(ScreensApp):
                 self.post_message(PartialText(event) if isinstance(event, Partial)
                                   else PipelineEvent(event))
 
-        pipeline = self.pipeline_factory(self.settings, list(source.speakers), [sink])
+        def progress(step: Step) -> None:
+            if not worker.is_cancelled:
+                self.post_message(Preparing(step))
+
+        pipeline = self.pipeline_factory(self.settings, list(source.speakers), [sink],
+                                         progress=progress)
         self.pipeline = pipeline
         if stop.is_set() or worker.is_cancelled:  # stopped while the models loaded
             source.stop()
@@ -358,6 +376,22 @@ class AssistApp(ScreensApp):
         self.refresh_bindings()
 
     # ------------------------------------------------------------ events
+
+    def on_preparing(self, message: Preparing) -> None:
+        if not self.running or self._t0 is not None or not self.transcript.is_attached:
+            return  # a step of a call that is over, reported late, or the app is closing
+        self.preparation.append(message.step)
+        self._step_at = self.clock()
+        self._update_state()
+        self._show_preparation()
+
+    def _show_preparation(self) -> None:
+        """What getting the call ready has done so far, in the empty transcript; the
+        elapsed time goes on with the clock between steps."""
+        if self.preparation and self.running and self._t0 is None:
+            latest = self.preparation[-1]
+            elapsed = latest.elapsed + max(0.0, self.clock() - self._step_at)
+            self.transcript.placeholder(preparation_text(self.preparation, elapsed))
 
     def on_pipeline_event(self, message: PipelineEvent) -> None:
         self._receive(message)
@@ -482,8 +516,9 @@ class AssistApp(ScreensApp):
         elif self._outcome or not self.running:
             self.header.set_state(self._outcome or "idle")
         elif self._t0 is None:
-            model = self._model_name()
-            self.header.set_state("loading", model)
+            latest = self.preparation[-1] if self.preparation else None
+            self.header.set_state("loading", f"{step_under_way(latest)}/{latest.total}"
+                                  if latest else "")
         else:
             self.header.set_state("live", "· stopping…" if self._stop.is_set() else "")
 

@@ -17,6 +17,7 @@ from ..events import Event, Partial
 
 if TYPE_CHECKING:
     from ..kb import KnowledgeBase, SearchResult
+    from ..models import Step
     from ..painpoints import KbGap
     from ..review import CallDetail, CallSummary
 
@@ -26,6 +27,14 @@ class PipelineEvent(Message):
     """One event from the pipeline thread (anything but partial text)."""
 
     event: Event
+
+
+@dataclass
+class Preparing(Message):
+    """A step of getting the call ready (loading a model, building an index) started or
+    finished, from the pipeline thread."""
+
+    step: Step
 
 
 @dataclass
@@ -47,6 +56,12 @@ class Levels(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, Levels)
+
+
+@dataclass
+class RowsWanted(Message):
+    """A side panel's content changed, so the rows it wants may have (``SideColumn``
+    shares the rows out again)."""
 
 
 @dataclass

@@ -480,8 +480,9 @@ class NoteScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
+            # an existing note is added to, not replaced by the first key typed
             yield Input(self.text, placeholder="What the agent should hear about this",
-                        id="note-text")
+                        select_on_focus=False, id="note-text")
             yield Static("Enter saves · Escape cancels", classes="dialog-hint")
         yield KeyBar()
 

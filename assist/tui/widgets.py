@@ -8,16 +8,20 @@ variables in ``app.tcss`` or in content styles, never hard-coded.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.geometry import Size
 from textual.reactive import reactive
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Static
 
 from ..events import (
@@ -34,7 +38,10 @@ from ..events import (
     WrapUp,
 )
 from ..review import clock_text
-from .messages import Levels
+from .messages import Levels, RowsWanted
+
+if TYPE_CHECKING:
+    from ..models import Step
 
 SPEAKER_LABELS = {AGENT: "Agent", CUSTOMER: "Customer"}
 SEVERITY_STYLES = {"high": "$error", "medium": "$warning", "low": "$primary"}
@@ -73,7 +80,7 @@ class LevelMeter(Static):
     """Peak level of one side of the call on a dBFS scale (-60 dB .. 0 dB)."""
 
     level: reactive[float] = reactive(0.0)
-    CELLS = 8
+    cells: reactive[int] = reactive(8, layout=True)
 
     def __init__(self, speaker: str, active: bool = True, **kwargs):
         super().__init__(**kwargs)
@@ -86,22 +93,25 @@ class LevelMeter(Static):
             return Content.assemble(label, " ", ("off", "$text-muted"))
         db = 20 * math.log10(self.level) if self.level > 1e-6 else -120.0
         fraction = min(1.0, max(0.0, (db + 60) / 60))
-        lit = round(fraction * self.CELLS)
+        lit = round(fraction * self.cells)
         style = "$error" if db > -1 else "$warning" if db > -9 else "$success"
-        return Content.assemble(label, " ", ("█" * lit, style), ("░" * (self.CELLS - lit), "$text-muted"))
+        return Content.assemble(label, " ", ("█" * lit, style), ("░" * (self.cells - lit), "$text-muted"))
 
 
 class CallHeader(Horizontal):
     """One line: call state, call timer, a level meter per side, the model in use."""
 
     STATES = {
-        "loading": "◌ loading models",
+        "loading": "◌ getting ready",
         "live": "● live",
         "paused": "⏸ paused",
         "ended": "■ call ended",
         "failed": "✕ call failed",
         "idle": "○ no call",
     }
+    NARROW = 100
+    """Below this many columns the app's name goes and the meters shorten, so the talk
+    figures still fit at 80."""
 
     def __init__(self, speakers: Iterable[str], model: str, source: str, **kwargs):
         super().__init__(**kwargs)
@@ -123,6 +133,12 @@ class CallHeader(Horizontal):
         yield from self.meters.values()
         yield self.talk
         yield self.model_name
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < self.NARROW
+        self.query_one("#app-name").display = not narrow
+        for meter in self.meters.values():
+            meter.cells = 5 if narrow else 8
 
     def _model_text(self) -> str:
         return " · ".join(part for part in (self.model, self.source_text) if part)
@@ -160,6 +176,34 @@ class CallHeader(Horizontal):
         self.set_levels(message.levels)
 
 
+def step_under_way(latest: Step) -> int:
+    """The number of the step getting ready is at, from the latest one reported (a step
+    done: the next one, which starts at once)."""
+    return min(latest.total, latest.number + 1) if latest.done else latest.number
+
+
+def preparation_text(steps: Iterable[Step], elapsed: float) -> str:
+    """Getting the call ready, as the empty transcript says it: how far, how long so
+    far, each step done with its time and the one under way."""
+    latest: dict[int, Step] = {}
+    for step in steps:
+        latest[step.number] = step
+    if not latest:
+        return "Getting the call ready…"
+    now = latest[max(latest)]
+    if now.done and now.number == now.total:
+        head = f"Ready after {elapsed:.0f}s: the call starts."
+    else:
+        head = (f"Getting the call ready: step {step_under_way(now)} of {now.total}, "
+                f"{elapsed:.0f}s so far.")
+    lines = [head]
+    for step in (latest[number] for number in sorted(latest)):
+        # the time first: a wrapped line never parts a step from its time
+        lines.append(f"✓ {step.took:4.1f}s  {step.label}" if step.done
+                     else f"◌ {'':5}  {step.label}…")
+    return "\n".join(lines)
+
+
 # ---------------------------------------------------------------- coach
 
 
@@ -188,8 +232,9 @@ class CoachPanel(Vertical):
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="flag-card")
-        yield Static("", id="flag-history-title")
+        self.card = FlagCard(id="flag-card")
+        yield Static(Content.styled("No flags yet.", "$text-muted"), id="coach-empty")
+        yield self.card
         with VerticalScroll(id="flag-history-scroll"):
             yield Static("", id="flag-history")
 
@@ -231,22 +276,37 @@ class CoachPanel(Vertical):
     def waiting(self) -> int:
         return len(self._queue)
 
+    def fit(self, rows: int) -> None:
+        """Take at most ``rows`` rows (the column's share): the card fits itself into them,
+        the history below it shows what is left."""
+        self.styles.max_height = rows
+        self.card.fit(rows - self.styles.gutter.height)
+
+    def wanted(self) -> tuple[int, int, int]:
+        """Rows the panel needs (its border included) to show the heard words and the
+        better wording, the whole card, and the card with this call's history."""
+        chrome = self.styles.gutter.height
+        width = self.content_size.width
+        if self.current is None or not width:
+            rows = chrome + 1  # "No flags yet."
+            return rows, rows, rows
+        say, card = self.card.wanted(width)
+        history = 1 + min(len(self.entries), 8)  # the card's margin, the lines
+        return chrome + say, chrome + card, chrome + card + history
+
     def _render_all(self) -> None:
-        card = self.query_one("#flag-card", Static)
-        if self.current is None:
-            card.update(Content.styled("No flags yet.", "$text-muted"))
-            card.set_classes("-empty")
-            card.border_title = None
-        else:
-            flag = self.current.flag
-            card.update(flag_card(flag))
+        card = self.card
+        flag = self.current.flag if self.current else None
+        self.query_one("#coach-empty").display = flag is None
+        card.display = flag is not None
+        card.show(flag)
+        if flag is not None:
             card.set_classes(f"-{flag.severity}")
             card.border_title = flag.phrase
             waiting = f"+{self.waiting} next · " if self.waiting else ""
             card.border_subtitle = f"{waiting}{clock_text(flag.start)}"
-        title = self.query_one("#flag-history-title", Static)
-        title.update(Content.styled(f"This call: {len(self.entries)} flagged", "$text-muted bold")
-                     if self.entries else "")
+        self.post_message(RowsWanted())
+        self.border_subtitle = f"{len(self.entries)} flagged this call" if self.entries else ""
         self.query_one("#flag-history", Static).update(self._history())
 
     def _history(self) -> Content:
@@ -271,20 +331,124 @@ class CoachPanel(Vertical):
         self._render_all()
 
 
-def flag_card(flag: Flag) -> Content:
+class SideColumn(Vertical):
+    """The coach above the knowledge base, beside the transcript, sharing its rows out.
+
+    What each panel needs comes first in this order: the heard words and the better
+    wording (up to half the column), the top article's first steps, the rest of the
+    flag's card, the other articles, the call's flag history (``share_rows``).  The
+    coach gets its share, the KB the rest.
+    """
+
+    def __init__(self, coach: CoachPanel, kb: KbPanel, **kwargs):
+        super().__init__(**kwargs)
+        self.coach, self.kb = coach, kb
+
+    def compose(self) -> ComposeResult:
+        yield self.coach
+        yield self.kb
+
+    def on_resize(self) -> None:
+        self.fit()
+
+    def on_rows_wanted(self, message: RowsWanted) -> None:
+        message.stop()
+        self.fit()
+
+    def fit(self) -> None:
+        total = self.content_size.height
+        if total:
+            self.coach.fit(share_rows(total, self.coach.wanted(), self.kb.wanted()))
+
+
+def share_rows(total: int, coach: tuple[int, int, int], kb: tuple[int, int]) -> int:
+    """The coach's rows of ``total``, the KB having the rest: ``coach`` wants rows for its
+    better wording, its whole card, the card and its history; ``kb`` for the top card, for
+    every card.  Each want in order of need gets what is left of ``total``; the better
+    wording at first no more than half, so the top article keeps some rows."""
+    say, card, everything = coach
+    top, cards = kb
+    wants = [("coach", min(say, total // 2)), ("kb", top), ("coach", say), ("coach", card),
+             ("kb", cards), ("coach", everything)]
+    got = {"coach": 0, "kb": 0}
+    left = total
+    for who, rows in wants:
+        more = max(0, min(rows - got[who], left))
+        got[who] += more
+        left -= more
+    return got["coach"]
+
+
+def flag_card(flag: Flag, width: int = 0, rows: int | None = None) -> Content:
+    """The flag as its card shows it: the heard words, what to say instead, why it hurts,
+    how the line was.  With ``width`` and ``rows`` it fits them: each part in that order
+    whole while rows are free, else cut after its last sentence that fits (``fit_text``),
+    and the parts with no row left dropped."""
     style = SEVERITY_STYLES.get(flag.severity, "$error")
-    parts: list[Content | str | tuple[str, str]] = [
-        ("⚑ ", style), (f"“{flag.text}”", f"bold {style}"),
-        ("" if flag.final else "  (heard)", "$text-muted"),
-    ]
+    head = Content.assemble(("⚑ ", style), (f"“{flag.text}”", f"bold {style}"),
+                            ("" if flag.final else "  (heard)", "$text-muted"))
+    parts: list[tuple[str, str, str]] = []
+    if flag.suggestion:  # first: the words to use are what a glance must catch
+        parts.append(("Say", "bold $success", flag.suggestion))
     if flag.why:
-        parts += ["\n", ("Why ", "bold"), flag.why]
-    if flag.suggestion:
-        parts += ["\n", ("Say ", "bold $success"), flag.suggestion]
+        parts.append(("Why", "bold", flag.why))
     if flag.audible is not None:
-        parts += ["\n", ("Line ", "bold"), "the customer was heard clearly just before"
-                  if flag.audible else "the customer was hard to make out just before"]
-    return Content.assemble(*parts)
+        parts.append(("Line", "bold", "the customer was heard clearly just before"
+                      if flag.audible else "the customer was hard to make out just before"))
+    fitted = rows is not None and width > 0
+    left = rows - len(head.wrap(width)) if fitted and rows is not None else None
+    lines = [head]
+    for label, label_style, text in parts:
+        said = fit_text(f"{label} {text}", max(1, width), left)
+        if len(said) <= len(label) + 2:  # not even its first word: no room left
+            break
+        if left is not None:
+            left -= len(Content(said).wrap(width))
+        lines.append(Content.assemble((label, label_style), said[len(label):]))
+    return Content("\n").join(lines)
+
+
+class FlagCard(Widget):
+    """The current flag's card (``flag_card``), fitted to ``room`` rows when the column
+    has fewer to give than it needs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flag: Flag | None = None
+        self.room: int | None = None  # rows it may take, its border included
+
+    def show(self, flag: Flag | None) -> None:
+        """A new flag (or the same, settled): whole until the column fits it again."""
+        self.flag, self.room = flag, None
+        self.refresh(layout=True)
+
+    def fit(self, room: int | None) -> None:
+        if room != self.room:
+            self.room = room
+            self.refresh(layout=True)
+
+    def wanted(self, outer_width: int) -> tuple[int, int]:
+        """Rows (its border included) for the heard words and the better wording, and for
+        the whole card, at ``outer_width`` columns."""
+        if self.flag is None:
+            return 0, 0
+        gutter = self.styles.gutter
+        width = max(1, outer_width - gutter.width)
+        say = flag_card(replace(self.flag, why="", audible=None))
+        return (gutter.height + len(say.wrap(width)),
+                gutter.height + len(flag_card(self.flag).wrap(width)))
+
+    def content(self, width: int) -> Content:
+        if self.flag is None:
+            return Content("")
+        rows = None if self.room is None else max(0, self.room - self.styles.gutter.height)
+        return flag_card(self.flag, width, rows)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return len(self.content(width).wrap(width)) if width else 0
+
+    def render(self) -> Content:
+        return self.content(self.content_size.width)
 
 
 MATCHER_WORDS = {"exact": "the exact words", "fuzzy": "words that sound alike",
@@ -304,13 +468,16 @@ def evidence_text(flag: Flag) -> str:
 
 
 class KbPanel(Vertical):
-    """The top suggestions, keyed 1-3.
+    """The top suggestions, keyed 1-3, each its title and the article's first steps.
 
     Suggestions that arrive together (within half a second) are one batch: a
-    batch goes on top, sorted by score, above what was there before.
+    batch goes on top, sorted by score, above what was there before.  The cards
+    are fitted to the rows the panel has (``fit_cards``); the column it sits in
+    reads ``wanted`` to give it those rows when it can.
     """
 
     SHOWN = 3
+    EMPTY = "Suggestions appear when the customer asks something."
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -320,12 +487,15 @@ class KbPanel(Vertical):
         self._batch_t: float | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static("Suggestions appear when the customer asks something.", id="kb-empty")
+        yield Static(self.EMPTY, id="kb-empty")
         for n in range(self.SHOWN):
             yield Static("", id=f"kb-{n + 1}", classes="kb-card")
 
     def on_mount(self) -> None:
         self.border_title = "Knowledge base"
+        self._render_all()
+
+    def on_resize(self) -> None:
         self._render_all()
 
     def add(self, suggestion: Suggestion) -> None:
@@ -338,33 +508,91 @@ class KbPanel(Vertical):
         ids = {s.article for s in batch}
         self.shown = (batch + [s for s in self._before if s.article not in ids])[: self.SHOWN]
         self._render_all()
+        self.post_message(RowsWanted())
+
+    def wanted(self) -> tuple[int, int]:
+        """Rows the panel needs (its border included) to show the top card whole, and
+        every card whole."""
+        width = max(1, self.content_size.width)
+        chrome = self.styles.gutter.height
+        if not self.shown:
+            rows = chrome + len(Content(self.EMPTY).wrap(width))
+            return rows, rows
+        heights = [len(card.wrap(width)) for card in fit_cards(self.shown, width, None)]
+        return chrome + heights[0], chrome + sum(heights) + len(heights) - 1
 
     def _render_all(self) -> None:
         self.query_one("#kb-empty").display = not self.shown
+        size = self.content_size
+        cards = fit_cards(self.shown, size.width, size.height) if size.width else []
         for n in range(self.SHOWN):
             card = self.query_one(f"#kb-{n + 1}", Static)
-            if n < len(self.shown):
-                card.update(suggestion_card(n + 1, self.shown[n]))
-                card.display = True
-            else:
-                card.display = False
+            card.display = n < len(cards)
+            if card.display:
+                card.update(cards[n])
 
     def reset(self) -> None:
         self.shown, self._before, self._batch, self._batch_t = [], [], [], None
         self._render_all()
+        self.post_message(RowsWanted())
 
 
-def suggestion_card(key: int, suggestion: Suggestion) -> Content:
-    snippet = " ".join(suggestion.snippet.split())
-    if len(snippet) > 240:
-        snippet = snippet[:239].rstrip() + "…"
-    parts: list[str | tuple[str, str]] = [
+def suggestion_title(key: int, suggestion: Suggestion) -> Content:
+    return Content.assemble(
         (f" {key} ", "reverse bold"), " ", (suggestion.title or suggestion.article, "bold"),
-        (f"  {suggestion.score:.2f}", "$text-muted"),
-    ]
-    if snippet:
-        parts += ["\n", (snippet, "$text-muted")]
-    return Content.assemble(*parts)
+        (f"  {suggestion.score:.2f}", "$text-muted"))
+
+
+def fit_cards(suggestions: list[Suggestion], width: int, rows: int | None) -> list[Content]:
+    """The suggestion cards in ``rows`` rows of ``width`` cells (None: as many as they
+    need), a blank row between cards.  In order of need: the top card's title and first
+    steps, the other cards' titles (a card whose title has no row left is dropped, and
+    those after it), their first steps.  First steps are whole while rows are free, else
+    cut after the last sentence that fits (``fit_text``)."""
+    width = max(1, width)
+    titles = [suggestion_title(n + 1, s) for n, s in enumerate(suggestions)]
+    steps = [" ".join(s.snippet.split()) for s in suggestions]
+    later = range(1, len(titles))
+    order = [(0, "title"), (0, "steps")] if titles else []
+    order += [(n, "title") for n in later] + [(n, "steps") for n in later]
+    left = rows
+    kept: dict[int, str] = {}  # card -> its first steps as they fit
+    for n, part in order:
+        if part == "title":
+            need = len(titles[n].wrap(width)) + (1 if n else 0)
+            if n != len(kept) or (left is not None and need > left):
+                continue  # no row for it, or a card before it was dropped
+            kept[n] = ""
+        elif n in kept:
+            kept[n] = fit_text(steps[n], width, left)
+            need = len(Content(kept[n]).wrap(width)) if kept[n] else 0
+        else:
+            continue
+        left = None if left is None else left - need
+    return [Content.assemble(titles[n], "\n", (kept[n], "$text-muted")) if kept[n] else titles[n]
+            for n in sorted(kept)]
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+_CLAUSE_END = re.compile(r"[;:,](?=\s)|\s(?=[-–—]\s)")
+_WORD_END = re.compile(r"\S(?=\s)")
+
+
+def fit_text(text: str, width: int, rows: int | None) -> str:
+    """``text`` in ``rows`` rows of ``width`` cells: whole when it fits (or ``rows`` is None),
+    else up to its last sentence end that fits, else its last clause end, else its last
+    word, followed by " …"; "" when not even a word fits."""
+    def fits(candidate: str) -> bool:
+        return len(Content(candidate).wrap(width)) <= (rows or 0)
+
+    if rows is None or (text and fits(text)):
+        return text
+    for boundary in (_SENTENCE_END, _CLAUSE_END, _WORD_END):
+        for end in reversed([m.end() for m in boundary.finditer(text)]):
+            candidate = text[:end].rstrip(" ,;:-–—") + " …"
+            if fits(candidate):
+                return candidate
+    return ""
 
 
 # ---------------------------------------------------------------- ticker and banner
@@ -512,11 +740,10 @@ class MoodBar(Static):
             parts.append(Content.assemble((f"▼ Customer {mood.label}", f"bold {MOOD_STYLES[mood.label]}"),
                                           (f" ({mood.score:+.2f})", "$text-muted"),
                                           f"  {self.move}" if self.move else ""))
-        if self.repeat is not None:
+        if self.repeat is not None:  # their words first: the bar's last row may be cut
             parts.append(Content.assemble(
-                (f"↻ Said {self.repeat.count} times", "bold $warning"),
-                f": sum their problem up in their words so they know you have it "
-                f"(\"{self.repeat.text}\")."))
+                (f"↻ Said {self.repeat.count} times:", "bold $warning"),
+                f" “{self.repeat.text}”. Sum it up in their words so they know you have it."))
         self.display = bool(parts)
         if parts:
             self.update(Content("\n").join(parts))

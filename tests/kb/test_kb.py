@@ -26,6 +26,7 @@ from assist.kb import (
     readable_title,
     slugify,
 )
+from assist.kb.articles import SNIPPET_CHARS
 from assist.resources import shipped
 from helpers import REPO
 
@@ -114,6 +115,16 @@ def test_parse_article(tmp_path):
     assert art.extra == {"owner": "cards-team"}
     assert art.passages() == ["Check the address first.", "Steps Reissue with express."]
     assert art.snippet == "Check the address first."
+
+
+def test_a_long_first_passage_ends_at_a_sentence(tmp_path):
+    first = " ".join(f"Step {n}: check the address on file before anything else." for n in range(7))
+    long = parse_article(write_article(tmp_path, "card-arrival", QUESTIONS["card-arrival"],
+                                       body=first))
+    assert len(first) > SNIPPET_CHARS and long.snippet.endswith("anything else. …")
+    assert first.startswith(long.snippet.removesuffix(" …")) and len(long.snippet) <= SNIPPET_CHARS
+    assert parse_article(write_article(tmp_path, "card-arrival", QUESTIONS["card-arrival"],
+                                       body=first[:300])).snippet == first[:300]  # whole
 
 
 @pytest.mark.parametrize(

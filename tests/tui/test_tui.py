@@ -4,6 +4,7 @@ one run of the real pipeline on the sample call, and snapshots."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import subprocess
 import sys
 import threading
@@ -14,7 +15,7 @@ from assist.audio import FileSource, MeteredSource
 from assist.errors import AssistError
 from assist.events import AGENT, CUSTOMER, DeadAir, Flag, Partial, Ready, Suggestion, Utterance
 from assist.resources import sample_call
-from assist.session import Session
+from assist.session import PREPARATION, Session
 from assist.tui import (
     ArticleScreen,
     AssistApp,
@@ -33,6 +34,7 @@ from assist.tui import (
     load_article,
     tail_start,
 )
+from assist.tui.widgets import fit_cards, fit_text, share_rows
 from helpers import FirstSeconds, text_of, until
 from tui_fakes import FakeFactory, FakeSource, frozen_clock, load_events
 
@@ -95,19 +97,19 @@ async def call_over(pilot) -> None:
 
 
 @anyio
-async def test_loading_models_shows_until_ready(recorded):
+async def test_getting_ready_shows_until_ready(recorded):
     gate = threading.Event()
     app, _ = make_app(recorded, gate=gate)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert "loading models" in state(app)
-        assert "Loading models" in app.transcript.placeholder_text
-        assert "Loading models" in shown(app)
+        assert "getting ready" in state(app)
+        assert "Getting the call ready" in app.transcript.placeholder_text
+        assert "Getting the call ready" in shown(app)
         gate.set()
         await call_over(pilot)
         assert "call ended" in state(app)
         assert not app.transcript.placeholder_text
-        assert "Loading models" not in shown(app) and "Listening" not in shown(app)
+        assert "Getting the call ready" not in shown(app) and "Listening" not in shown(app)
 
 
 @anyio
@@ -532,6 +534,54 @@ async def test_real_pipeline_on_the_sample_call():
         assert "call ended" in state(app)
 
 
+@anyio
+async def test_getting_ready_says_each_step_as_it_finishes_with_the_real_models():
+    """A first run takes tens of seconds: the screen says which step, how far and how long,
+    from the steps the real loading reports (held at the knowledge base to look)."""
+    source = FirstSeconds(sample_call(), 3.0)
+    session = Session(source)
+    held = {False: threading.Event(), True: threading.Event()}  # at its start, once done
+    go = {False: threading.Event(), True: threading.Event()}
+
+    def factory(settings, speakers, sinks, progress=None):
+        def report(step):
+            progress(step)
+            if step.what == "knowledge base":
+                held[step.done].set()
+                go[step.done].wait(60)
+        return session.pipeline_factory(settings, speakers, sinks, progress=report)
+
+    app = AssistApp(source, real_settings(), pipeline_factory=factory, theme="ansi-dark")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: held[False].is_set() and len(app.preparation) == 7, 120)
+        assert "getting ready 4/7" in state(app)
+        said = app.transcript.placeholder_text.splitlines()
+        assert said[0].startswith("Getting the call ready: step 4 of 7, ")
+        assert said[0].endswith("s so far.")
+        assert [line[0] + line[7:] for line in said[1:]] == [
+            "✓  speech recogniser (tiny.en)", "✓  sentence embedder (all-MiniLM-L6-v2)",
+            "✓  pain points", "◌  knowledge base…"]
+        assert all(line[2:7].strip().endswith("s") for line in said[1:4])  # how long each took
+        on_screen = " ".join(shown(app).split())  # as drawn, wrapped at 80 columns
+        assert "step 4 of 7" in on_screen and "◌ knowledge base…" in on_screen
+        assert "s speech recogniser (tiny.en)" in on_screen
+        go[False].set()  # the knowledge base done, the next step not begun: it is under way
+        await until(pilot, lambda: held[True].is_set() and len(app.preparation) == 8, 60)
+        assert "getting ready 5/7" in state(app)
+        said = app.transcript.placeholder_text.splitlines()
+        assert said[0].startswith("Getting the call ready: step 5 of 7, ")
+        assert said[-1].startswith("✓ ") and said[-1].endswith("s  knowledge base")
+        go[True].set()
+        await asyncio.wait_for(app.workers.wait_for_complete(), 120)
+        await call_over(pilot)
+        steps = app.preparation
+        assert [(s.number, s.done) for s in steps] == [(n, d) for n in range(1, 8) for d in (0, 1)]
+        assert [s.what for s in steps[::2]] == list(PREPARATION) and steps[0].total == 7
+        assert all(a.elapsed <= b.elapsed for a, b in itertools.pairwise(steps))
+        assert steps[-1].elapsed >= sum(s.took for s in steps[1::2]) - 0.01
+        assert "call ended" in state(app) and "getting ready" not in shown(app).lower()
+
+
 @pytest.mark.slow
 @anyio
 async def test_real_pipeline_on_the_whole_sample_call():
@@ -543,6 +593,108 @@ async def test_real_pipeline_on_the_whole_sample_call():
         await call_over(pilot)
         speakers = [s for s, _ in said(app)]
         assert speakers.count(AGENT) >= 8 and speakers.count(CUSTOMER) >= 6
+
+
+# ---------------------------------------------------------------- the screen at three sizes
+
+CALL_TURNS = [
+    (AGENT, 0.0, "Good morning. Thank you for calling Riverside Bank. How can I help you today?"),
+    (CUSTOMER, 6.0, "Hi, I ordered a new debit card two weeks ago and it still hasn't arrived."),
+    (CUSTOMER, 46.0, "Well, it never came in the post. This is ridiculous."),
+    (AGENT, 52.0, "Please calm down, madam."),
+]
+
+
+@pytest.fixture(scope="module")
+def analysed_call():
+    """The sample call's turns through the real phrase detector and KB advisor (the real
+    packs, articles and embedder), the customer frustrated and repeating herself."""
+    from assist.events import Repeat, Sentiment
+    from assist.kb import KbAdvisor
+    from assist.phrases import PhraseDetector
+
+    detector, advisor = PhraseDetector(language="en", semantic=False), KbAdvisor()
+    events: list = [Ready(model="tiny.en")]
+    for speaker, start, text in CALL_TURNS:
+        said = Utterance(speaker=speaker, start=start, end=start + 3, text=text, t=start + 3)
+        events += [said, *detector.feed(said), *advisor.feed(said)]
+    events += [Sentiment(score=-0.45, label="frustrated",
+                         suggestion="Acknowledge it first: \"I can hear this has been "
+                                    "frustrating, let's sort it now.\""),
+               Repeat(count=2, text="my new card never came in the post")]
+    assert [e.phrase for e in events if isinstance(e, Flag)] == ["calm-down"]
+    assert [e.article for e in events if isinstance(e, Suggestion)][0] == "card-arrival"
+    return events
+
+
+def region_rows(app, widget) -> list[str]:
+    """What the terminal shows in a widget's region, row by row (as drawn, so clipped)."""
+    region = widget.region
+    strips = app.screen._compositor.render_strips()
+    return [strip.crop(region.x, region.right).text for strip in strips[region.y:region.bottom]]
+
+
+def joined(rows: list[str]) -> str:
+    """Rows inside a panel's border as one line of words."""
+    return " ".join(" ".join(row.strip("│╭╮╰╯─ ") for row in rows).split())
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (140, 42)])
+@anyio
+async def test_the_better_wording_and_the_first_steps_show_whole_at_each_size(analysed_call, size):
+    app, _ = make_app(analysed_call, flag_hold=600, hold_open=True)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.coach.current is not None and app.mood.repeat is not None)
+        await pilot.pause(0.3)
+        flag = app.coach.current.flag
+        coach = region_rows(app, app.coach)
+        say = next(n for n, row in enumerate(coach) if "│ Say " in row)
+        assert f"Say {flag.suggestion}" in joined(coach[say:])  # whole, above the fold
+        assert "“Please calm down”" in joined(coach[:say])
+        why = [n for n, row in enumerate(coach) if "│ Why " in row]
+        assert not why or why[0] > say  # what to say comes before why
+        if why:  # whole, or cut after a word with a mark that there is more
+            shown = joined(coach[why[0]:]).split(" 00:52")[0]
+            assert shown == f"Why {flag.why}" or (shown.endswith(" …")
+                                                   and flag.why.startswith(shown[4:-2]))
+        top = app.kb.shown[0]
+        kb = joined(region_rows(app, app.kb))
+        assert top.title in kb and " ".join(top.snippet.split()) in kb
+        mood = joined(region_rows(app, app.mood))
+        assert "Said 2 times: “my new card never came in the post”" in mood
+        app.header.set_talk(0.52, 1, 12.0)  # the header's figures fit beside the meters
+        await until(pilot, lambda: "agent 52% · overtalk 1 · mono 12s"
+                    in region_rows(app, app.header)[0], timeout=3)
+        await pilot.press("s")
+
+
+def test_first_steps_are_cut_only_after_a_sentence_when_rows_run_out():
+    steps = ("Check the delivery address first. If ten working days have passed, cancel the "
+             "card; reissue it by express. Offer a virtual card.")
+    assert fit_text(steps, 30, 5) == fit_text(steps, 30, None) == steps  # room: never cut
+    assert fit_text(steps, 30, 4) == steps.removesuffix(" Offer a virtual card.") + " …"
+    # no row for the next sentence: a row stays free rather than a sentence cut
+    assert fit_text(steps, 30, 3) == fit_text(steps, 30, 2) == "Check the delivery address first. …"
+    assert fit_text(steps, 30, 1) == "Check the delivery address …"  # no sentence fits: words
+    assert fit_text("Supercalifragilistic expialidocious", 12, 1) == ""  # not even a word
+    assert fit_text(steps, 30, 0) == ""
+    cards = [Suggestion(article=a, title=a.title(), score=0.5, snippet=steps) for a in ("a", "b")]
+    top_only = fit_cards(cards, 30, 7)  # the top card's steps before the second title
+    assert len(top_only) == 1 and top_only[0].plain.endswith(steps)
+    both = fit_cards(cards, 30, 10)
+    assert [card.plain.splitlines()[0] for card in both] == [" 1  A  0.50", " 2  B  0.50"]
+    assert both[0].plain.endswith(steps) and both[1].plain.endswith("first. …")
+
+
+def test_the_side_column_shares_rows_in_order_of_need():
+    # both fit: the coach takes its all, the KB the rest
+    assert share_rows(40, (8, 12, 16), (6, 10)) == 16
+    # the better wording, the top article, the rest of the card, then the other articles
+    assert share_rows(20, (8, 12, 16), (6, 10)) == 12
+    assert share_rows(16, (8, 12, 16), (6, 10)) == 10
+    # too little for both essentials: the wording gets at most half first
+    assert share_rows(12, (10, 12, 16), (8, 10)) == 6
+    assert share_rows(12, (3, 3, 3), (8, 20)) == 3  # no flag: the KB has the rest
 
 
 # ---------------------------------------------------------------- snapshots

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from textual.widgets import Input
 
 from assist.events import End, Utterance
 from assist.resources import sample_call, shipped
@@ -292,6 +293,15 @@ async def test_call_screen_walks_flags_and_records_verdicts_and_notes(review_db)
         await pilot.press("x", "escape")  # cancelled: nothing written
         await settled(pilot)
         assert stored(review_db)[1][3] == "Quoted the wait time, fine"
+        await pilot.press("a")  # the note again: typing adds to it, nothing is selected
+        await until(pilot, lambda: isinstance(app.screen, NoteScreen))
+        note = app.screen.query_one("#note-text", Input)
+        assert note.has_focus and note.selection.is_empty
+        assert note.cursor_position == len("Quoted the wait time, fine")
+        await pilot.press(*" and polite", "enter")
+        await until(pilot, lambda: app.screen is screen)
+        await settled(pilot)
+        assert stored(review_db)[1][3] == "Quoted the wait time, fine and polite"
 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ReviewScreen))
