@@ -64,11 +64,14 @@ def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Itera
                    analyzers: Iterable[Analyzer] | None = None) -> Pipeline:
     """Load the model (once per process) and wire a pipeline for one call."""
     model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
+    final_spec = settings.asr.final_spec()
+    final = load_whisper(final_spec, cpu_threads=settings.cpu_threads) if final_spec else None
     _one_torch_thread()
     pipeline = Pipeline(
         model, speakers, settings.asr_options,
         analyzers=default_analyzers(settings) if analyzers is None else analyzers,
-        sinks=sinks, model_name=settings.asr.name,
+        sinks=sinks, model_name=settings.asr.name + (f"+{final_spec.name}" if final_spec else ""),
+        final_model=final,
     )
     freeze_heap()
     return pipeline

@@ -46,6 +46,8 @@ class ModelSpec:
         path: an explicit local folder; wins over the name.
         compute_type: CTranslate2 compute type for the ASR model.
         runtime: for embeddings, "onnx" (ONNX Runtime, exported once) or "torch".
+        final: for ASR, a second model (name or folder) that re-decodes each final
+            utterance, the model above serving the partials (two passes); None: one model.
     """
 
     role: str
@@ -53,6 +55,24 @@ class ModelSpec:
     path: str | None = None
     compute_type: str = "int8"
     runtime: str = "onnx"
+    final: str | None = None
+
+    def final_spec(self) -> ModelSpec | None:
+        """The spec of the model that decodes finals, when it is not this one."""
+        if not self.final:
+            return None
+        name, path = _name_and_path(self.final)
+        if (name, path) == (self.name, self.path):
+            return None
+        return ModelSpec(self.role, name, path, self.compute_type)
+
+
+def _name_and_path(given: str) -> tuple[str, str | None]:
+    """A model given by name or by folder: (name, path or None)."""
+    looks_local = given.startswith(("/", "./", "../", "~")) or "\\" in given
+    if looks_local or Path(given).expanduser().exists():
+        return given, str(Path(given).expanduser())
+    return given, None
 
 
 @dataclass(frozen=True)
@@ -71,7 +91,8 @@ class ResolvedModel:
 
 
 def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict[str, ModelSpec]:
-    """Read models.toml (the shipped one by default); ``asr=``/``embeddings=`` override names or paths."""
+    """Read models.toml (the shipped one by default); ``asr=``/``embeddings=`` override names or
+    paths, ``final=`` the ASR final model (``[asr] final_model``; "none" for one model)."""
     path = Path(models_toml) if models_toml else shipped("models/models.toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -83,14 +104,18 @@ def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict
         name, explicit = section.get("model", DEFAULTS[role]), section.get("path")
         override = overrides.get(role)
         if override:
-            name, explicit = override, None
-            looks_local = override.startswith(("/", "./", "../", "~")) or "\\" in override
-            if looks_local or Path(override).expanduser().exists():
-                explicit = str(Path(override).expanduser())
+            name, explicit = _name_and_path(override)
         runtime = section.get("runtime", "onnx")
         if runtime not in RUNTIMES:
             raise AssistError(f"{path}: [{role}] runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"), runtime)
+        final = section.get("final_model") if role == "asr" else None
+        if role == "asr" and overrides.get("final"):
+            final = overrides["final"]
+        if final is not None and not isinstance(final, str):
+            raise AssistError(f"{path}: [asr] final_model must be a model name or folder, not {final!r}")
+        if final is not None and final.lower() in ("", "none"):
+            final = None
+        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"), runtime, final)
     return specs
 
 

