@@ -161,3 +161,17 @@ def test_a_final_model_from_models_toml_or_the_command_line(tmp_path):
     toml.write_text('[asr]\nfinal_model = 3\n')
     with pytest.raises(AssistError, match="final_model"):
         load_specs(toml)
+
+
+def test_call_settings_carry_the_final_model_and_its_language():
+    from assist.call import CallSettings
+    from assist.models import call_language
+
+    settings = CallSettings.build(final_model="base", language_rule=call_language)
+    assert settings.asr.name == "tiny.en" and settings.asr.final_spec().name == "base"
+    assert settings.asr_options.language == "en"
+    # an English-only model re-decoding finals hears English only
+    assert CallSettings.build(model="base", final_model="tiny.en", language_rule=call_language
+                              ).asr_options.language == "en"
+    with pytest.raises(AssistError, match="English-only"):
+        CallSettings.build(model="base", final_model="tiny.en", language="zh", language_rule=call_language)
