@@ -322,8 +322,8 @@ COLUMNS = ["clips", "ref_words", "wer_live", "wer_offline", "live_over_offline",
            "first_lost", "first_lost_offline"]
 
 
-def print_tables(results: list[dict]) -> None:
-    print(f"cores={os.cpu_count()}")
+def print_tables(results: list[dict], cores: int | None) -> None:
+    print(f"cores={cores}")
     for result in results:
         if "error" in result or not result.get("conditions"):
             continue
@@ -390,8 +390,15 @@ def main() -> int:
     parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="an AsrOptions value to try (repeatable)")
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="print the table of earlier runs (their --json-out files) instead of running")
     parser.add_argument("--child", choices=("wer", "latency"), default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.from_json:
+        saved = [json.loads(path.read_text()) for path in args.from_json]
+        results = [{**r, "examples": s.get("examples", {}).get(r["model"], {})}
+                   for s in saved for r in s["results"]]
+        return report(results, args, saved[0]["cores"])
     missing = rs.available()
     if missing:
         print("real speech missing: " + "; ".join(missing), file=sys.stderr)
@@ -426,14 +433,18 @@ def main() -> int:
             lat = run_child(name, "latency", args)
             result.update({"error": lat["error"]} if "error" in lat else {"latency": lat})
         results.append(result)
-    print_tables(results)
+    return report(results, args, os.cpu_count())
+
+
+def report(results: list[dict], args: argparse.Namespace, cores: int | None) -> int:
+    print_tables(results, cores)
     if args.examples:
         for r in results:
             for condition, items in r.get("examples", {}).items():
                 for item in items[:30]:
                     print(f"[{r['model']} {condition}] {item['clip']}\n   ref  {item['ref']}\n   live "
                           f"{item['live']}\n   off  {item['offline']}")
-    summary = {"bench": "asr", "cores": os.cpu_count(), "targets": TARGETS, "two_pass": TWO_PASS,
+    summary = {"bench": "asr", "cores": cores, "targets": TARGETS, "two_pass": TWO_PASS,
                "results": [{k: v for k, v in r.items() if k != "examples"} for r in results]}
     if args.json_out:
         args.json_out.write_text(json.dumps({**summary, "examples": {r["model"]: r.get("examples", {})
