@@ -87,13 +87,17 @@ def build_pipeline(settings: CallSettings, speakers: Iterable[str], sinks: Itera
     ``analyzers``, else ``default_analyzers`` (with ``tracker``).  ``progress`` hears each
     step of getting ready (``PREPARATION``) as it starts and as it finishes."""
     prep = Preparation(PREPARATION if analyzers is None else PREPARATION[:1], progress)
-    with prep.step("speech recogniser", settings.asr.name):
+    final_spec = settings.asr.final_spec()
+    with prep.step("speech recogniser", settings.asr.name + (f" + {final_spec.name}"
+                                                             if final_spec else "")):
         model = load_whisper(settings.asr, cpu_threads=settings.cpu_threads)
+        final = load_whisper(final_spec, cpu_threads=settings.cpu_threads) if final_spec else None
     if analyzers is None:
         analyzers = default_analyzers(settings, tracker, prep)
     _one_torch_thread()
-    pipeline = Pipeline(model, speakers, settings.asr_options, analyzers=analyzers,
-                        sinks=sinks, model_name=settings.asr.name)
+    pipeline = Pipeline(model, speakers, settings.asr_options, analyzers=analyzers, sinks=sinks,
+                        model_name=settings.asr.name + (f"+{final_spec.name}" if final_spec else ""),
+                        final_model=final)
     freeze_heap()
     return pipeline
 

@@ -4,6 +4,11 @@
     python bench/asr.py --models tiny.en,base,small,two-pass   # each in its own process
     python bench/asr.py --quick                  # fewer clips, shorter sessions
 
+A model is a name or folder; ``A+B`` is two passes (A shows the partials, B
+re-decodes each final utterance: ``final_model``); ``two-pass`` is tiny.en+base
+(the bigger model there is: the small packages 1.0.0 are incomplete).  A model
+that does not resolve gets a row saying why, the others still run.
+
 Real recordings only (see bench/realspeech.py): numbers read aloud by the six FSDD
 speakers, the Asterisk telephone prompts, jfk.flac and the two speakers of
 stereo_diarization.wav.  Conditions, each wide band and through a phone line:
@@ -16,11 +21,16 @@ stereo_diarization.wav.  Conditions, each wide band and through a phone line:
 
 Per condition: WER of the live pipeline (fast replay, so decode speed does not
 change the text) and of the same model offline on each clip (faster-whisper's own
-``transcribe`` of the clip alone, default beam), normalised (case, punctuation,
-digits spelled out); utterances lost (a clip of which the live transcript has no
-word); first words lost; digit strings lost whole.  Then the latency figures of
-bench/latency.py on the bundled sample call at real-time pace with both channels
-live: final p50/p95, word on screen p95, real-time factor; and peak RSS.
+``transcribe`` of the clip alone, default beam; for two passes the final model,
+whose text is kept), normalised (case, punctuation, digits spelled out); utterances
+lost (a clip of which the live transcript has no word); first words lost; digit
+strings lost whole.  Then, in a fresh process that loads only the model(s) as the
+app does (heap frozen), the latency figures of bench/latency.py on the bundled
+sample call at real-time pace with both channels live: final p50/p95, word on
+screen p95, real-time factor; a long call (``--long-minutes``, 30 by default,
+looped from the sample call, at ``--long-speed`` x real time) and whether it keeps
+up, skipped for a model the sample call already puts over a latency target (unless
+``--long-always``); and that process's peak RSS.
 Prints a table and one JSON line with the machine's core count.
 """
 
@@ -106,10 +116,30 @@ def _first_kept(ref: list[str], hyp: list[str]) -> bool:
 # ---------------------------------------------------------------- running the model
 
 
-def load_model(name: str):
+TWO_PASS = "tiny.en+base"
+LONG_ALWAYS = False  # --long-always: the long call even for a model the sample call put out
+
+
+def load_models(name: str):
+    """(partial model, final model or None) for a name, ``A+B`` or ``two-pass``."""
     from assist.models import load_specs, load_whisper
 
-    return load_whisper(load_specs(asr=name)["asr"], cpu_threads=os.cpu_count())
+    first, _, final = (TWO_PASS if name == "two-pass" else name).partition("+")
+    spec = load_specs(asr=first, final=final or "none")["asr"]
+    final_spec = spec.final_spec()
+    model = load_whisper(spec, cpu_threads=os.cpu_count())
+    return model, (load_whisper(final_spec, cpu_threads=os.cpu_count()) if final_spec else None)
+
+
+def make_factory(name: str, model, final_model, options: AsrOptions):
+    def make(speakers, sink, all_events=False):
+        from assist.call import DeadAirMonitor
+
+        keep = sink.append if all_events else (lambda e: sink.append(e) if isinstance(e, Utterance) else None)
+        return Pipeline(model, speakers, options, analyzers=[DeadAirMonitor()] if all_events else [],
+                        sinks=[keep], model_name=name, final_model=final_model)
+
+    return make
 
 
 OVERRIDES: dict[str, float] = {}  # --set key=value, for experiments
@@ -199,29 +229,48 @@ def run_session(make, model, clips, minutes, silence, phone, folder, offline, rn
     return tally, extra
 
 
-def latency(make) -> dict:
+def latency(name: str, long_minutes: float, long_speed: float) -> dict:
+    """The sample call at real-time pace, then a long call, both channels live, in this
+    process alone: the model(s) loaded as the app loads them, the heap frozen after."""
     spec = importlib.util.spec_from_file_location("latency", Path(__file__).with_name("latency.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    events: list = []
-    source = FileSource(sample_call(), realtime=True)
-    pipeline = make(source.speakers, events, all_events=True)
-    began = time.monotonic()
-    pipeline.run(source)
-    row = module.summarise("sample call", events, pipeline, time.monotonic() - began, 1.0)
-    return {k: row[k] for k in ("final_p50_s", "final_p95_s", "word_on_screen_p95_s", "rtf")}
+    from assist.session import freeze_heap
+
+    model, final_model = load_models(name)
+    make = make_factory(name, model, final_model, options_for(name))
+    freeze_heap()  # as session.build_pipeline does: a full collection stalls decoding otherwise
+
+    def replay(path: Path, speed: float) -> dict:
+        events: list = []
+        source = FileSource(path, realtime=True, speed=speed)
+        pipeline = make(source.speakers, events, all_events=True)
+        began = time.monotonic()
+        pipeline.run(source)
+        row = module.summarise(path.name, events, pipeline, time.monotonic() - began, speed)
+        row["final_retries_full"] = sum(t.full_retries for t in pipeline.transcribers.values())
+        return row
+
+    keys = ("final_p50_s", "final_p95_s", "word_on_screen_p95_s", "rtf", "utterances", "partial_decode_ms",
+            "final_decode_ms", "max_queue_s", "final_retries_full")
+    result = {k: v for k, v in replay(sample_call(), 1.0).items() if k in keys}
+    missed = [k for k in ("final_p50_s", "final_p95_s", "word_on_screen_p95_s") if result[k] > TARGETS[k]]
+    if long_minutes > 0 and missed and not LONG_ALWAYS:
+        # half an hour per model for one already out on latency would tell nothing new
+        result["long"] = {"minutes": long_minutes, "skipped": f"the sample call misses {', '.join(missed)}"}
+    elif long_minutes > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = replay(module.long_call(long_minutes, Path(tmp)), long_speed)
+        result["long"] = {"minutes": long_minutes, "speed": long_speed,
+                          **{k: v for k, v in row.items() if k not in ("run", "speed")}}
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
 
 
 def evaluate(name: str, quick: bool, seed: int, only: set[str] | None, bands: set[str] | None = None) -> dict:
-    model = load_model(name)
-    options = options_for(name)
-
-    def make(speakers, sink, all_events=False):
-        from assist.call import DeadAirMonitor
-
-        keep = sink.append if all_events else (lambda e: sink.append(e) if isinstance(e, Utterance) else None)
-        return Pipeline(model, speakers, options, analyzers=[DeadAirMonitor()] if all_events else [],
-                        sinks=[keep], model_name=name)
+    model, final_model = load_models(name)
+    make = make_factory(name, model, final_model, options_for(name))
+    offline_model = final_model or model  # the model whose text a final keeps
 
     rng = random.Random(seed)
     prompts = rs.prompt_clips(rng, limit=60 if quick else 200)
@@ -248,25 +297,21 @@ def evaluate(name: str, quick: bool, seed: int, only: set[str] | None, bands: se
                 t0 = time.perf_counter()
                 if kind in ("clips", "quiet", "digits"):
                     chosen = digits if kind == "digits" else [c for c in clips if c.source != "digits"]
-                    tally = run_clips(make, model, chosen, phone, folder, offline, QUIET if kind == "quiet" else 1.0)
+                    tally = run_clips(make, offline_model, chosen, phone, folder, offline, QUIET if kind == "quiet" else 1.0)
                     extra = {}
                 else:
                     length = {"stereo": minutes / 2, "mirror": minutes / 4}.get(kind, minutes)
                     silence = "noise" if kind == "session-noise" else "digital"
-                    tally, extra = run_session(make, model, mixed, length, silence, phone, folder, offline,
+                    tally, extra = run_session(make, offline_model, mixed, length, silence, phone, folder, offline,
                                                random.Random(seed + 1 + index),
                                                channels=2 if kind == "stereo" else 1, mirror=kind == "mirror")
                 rows[condition] = {**tally.row(), **extra, "seconds": round(time.perf_counter() - t0, 1)}
                 examples[condition] = tally.examples
                 print(f"  {name} {condition}: {rows[condition]}", file=sys.stderr)
         digit_lost = sum(1 for c in ("digits/wide", "digits/phone") if c in rows for _ in range(rows[c]["lost"]))
-    result = {"model": name, "conditions": rows, "digits_lost_whole": digit_lost,
-              "seconds": round(time.perf_counter() - began, 1)}
-    if not only or "latency" in only:
-        result["latency"] = latency(make)
-    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    result["examples"] = examples
-    return result
+    return {"model": name, "conditions": rows, "digits_lost_whole": digit_lost,
+            "seconds": round(time.perf_counter() - began, 1), "examples": examples,
+            "wer_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 # ---------------------------------------------------------------- output
@@ -277,41 +322,83 @@ COLUMNS = ["clips", "ref_words", "wer_live", "wer_offline", "live_over_offline",
            "first_lost", "first_lost_offline"]
 
 
-def print_tables(results: list[dict]) -> None:
-    print(f"cores={os.cpu_count()}")
+def print_tables(results: list[dict], cores: int | None) -> None:
+    print(f"cores={cores}")
     for result in results:
+        if "error" in result or not result.get("conditions"):
+            continue
         print(f"\nmodel {result['model']} ({result['seconds']} s)")
         print(f"{'condition':<24}" + "".join(f"{c:>19}" for c in COLUMNS))
         for condition, row in result["conditions"].items():
             print(f"{condition:<24}" + "".join(f"{row.get(c, ''):>19}" for c in COLUMNS)
                   + (f"   mirror differ {row['mirror_differ']}" if "mirror_differ" in row else ""))
-    keys = ["final_p50_s", "final_p95_s", "word_on_screen_p95_s", "rtf"]
-    print(f"\n{'model':<12}{'phone WER live':>16}{'offline':>10}{'digits WER':>12}{'session lost':>14}"
-          + "".join(f"{k:>22}" for k in keys) + f"{'peak RSS MB':>13}")
+    heads = ["phone WER", "offline", "digits WER", "offline", "session lost", "final p50", "final p95",
+             "word p95", "RTF", "long keeps up", "long final p95", "peak RSS MB"]
+    print(f"\n{'model':<14}" + "".join(f"{h:>16}" for h in heads))
     for r in results:
-        c = r["conditions"]
-        phone = c.get("clips/phone", {})
-        lost = sum(c[k]["lost"] for k in c if k.startswith("session"))
-        print(f"{r['model']:<12}{phone.get('wer_live', ''):>16}{phone.get('wer_offline', ''):>10}"
-              f"{c.get('digits/phone', {}).get('wer_live', ''):>12}{lost:>14}"
-              + "".join(f"{r.get('latency', {}).get(k, ''):>22}" for k in keys) + f"{r['peak_rss_mb']:>13}")
+        if "error" in r:
+            print(f"{r['model']:<14}  unavailable: {r['error']}")
+            continue
+        c, lat = r.get("conditions", {}), r.get("latency", {})
+        phone, digits, long = c.get("clips/phone", {}), c.get("digits/phone", {}), lat.get("long", {})
+        lost = sum(c[k]["lost"] for k in c if k.startswith("session")) if c else ""
+        keeps = (f"{long['keeps_up']} @{long['speed']}x {long['minutes']:.0f}m" if "keeps_up" in long
+                 else "skipped" if "skipped" in long else "")
+        cells = [phone.get("wer_live", ""), phone.get("wer_offline", ""), digits.get("wer_live", ""),
+                 digits.get("wer_offline", ""), lost, lat.get("final_p50_s", ""), lat.get("final_p95_s", ""),
+                 lat.get("word_on_screen_p95_s", ""), lat.get("rtf", ""), keeps,
+                 long.get("final_p95_last5min_s", ""), lat.get("peak_rss_mb", "")]
+        print(f"{r['model']:<14}" + "".join(f"{str(x):>16}" for x in cells))
+    print("phone/digits: clips/phone and digits/phone, live and offline; latency: the sample call at "
+          "real time, both channels; peak RSS: the latency process (model(s) and a live call)")
+
+
+def run_child(name: str, phase: str, args: argparse.Namespace) -> dict:
+    """One model's phase in a fresh process (the WER conditions, or the latency runs)."""
+    cmd = [sys.executable, __file__, "--models", name, "--child", phase, "--seed", str(args.seed),
+           "--long-minutes", str(args.long_minutes), "--long-speed", str(args.long_speed)]
+    cmd += ["--long-always"] if args.long_always else []
+    cmd += ["--quick"] if args.quick else []
+    cmd += ["--only", args.only] if args.only else []
+    cmd += ["--bands", args.bands] if args.bands else []
+    cmd += [f"--set={item}" for item in args.set]
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()
+    try:
+        return json.loads(out[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": f"the {phase} run of {name} failed (its traceback is above)"}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=None,
-                        help="comma-separated model names (each run in its own process); default: the configured one")
+                        help="comma-separated models, each run in its own processes: a name or folder, "
+                             "A+B (two passes: B re-decodes finals), two-pass (= tiny.en+base); "
+                             "default: the configured one")
     parser.add_argument("--quick", action="store_true", help="fewer clips and 4-minute sessions (20 by default)")
     parser.add_argument("--only", default=None,
                         help="comma-separated conditions: clips,quiet,digits,session-noise,session-digital,stereo,mirror,latency")
     parser.add_argument("--bands", default=None, help="wide, phone or both (default)")
+    parser.add_argument("--long-minutes", type=float, default=30.0,
+                        help="the long call of the latency run, in minutes (0: none)")
+    parser.add_argument("--long-speed", type=float, default=1.0,
+                        help="its replay speed (>1 shows headroom sooner; keeping up at 2x implies 1x)")
+    parser.add_argument("--long-always", action="store_true",
+                        help="run the long call even when the sample call misses a latency target")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--examples", action="store_true", help="print the clips the live transcript got wrong")
     parser.add_argument("--json-out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="an AsrOptions value to try (repeatable)")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="JSON",
+                        help="print the table of earlier runs (their --json-out files) instead of running")
+    parser.add_argument("--child", choices=("wer", "latency"), default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.from_json:
+        saved = [json.loads(path.read_text()) for path in args.from_json]
+        results = [{**r, "examples": s.get("examples", {}).get(r["model"], {})}
+                   for s in saved for r in s["results"]]
+        return report(results, args, saved[0]["cores"])
     missing = rs.available()
     if missing:
         print("real speech missing: " + "; ".join(missing), file=sys.stderr)
@@ -320,36 +407,48 @@ def main() -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         OVERRIDES[key] = type(getattr(AsrOptions(), key))(value)
-    if args.models and "," in args.models and not args.child:
-        results = []
-        for name in args.models.split(","):
-            cmd = [sys.executable, __file__, "--models", name, "--child", "--seed", str(args.seed)]
-            cmd += ["--quick"] if args.quick else []
-            cmd += ["--only", args.only] if args.only else []
-            cmd += ["--bands", args.bands] if args.bands else []
-            cmd += [f"--set={item}" for item in args.set]
-            out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
-    else:
-        from assist.models import load_specs
+    if args.child:
+        from assist.errors import AssistError
 
-        name = args.models or load_specs()["asr"].name
-        results = [evaluate(name, args.quick, args.seed, only, set(args.bands.split(",")) if args.bands else None)]
-        if args.child:
-            print(json.dumps(results[0]))
-            return 0
-    print_tables(results)
+        global LONG_ALWAYS
+        LONG_ALWAYS = args.long_always
+        try:
+            if args.child == "wer":
+                out = evaluate(args.models, args.quick, args.seed, only,
+                               set(args.bands.split(",")) if args.bands else None)
+            else:
+                out = latency(args.models, args.long_minutes, args.long_speed)
+        except AssistError as exc:
+            out = {"error": str(exc)}
+        print(json.dumps(out))
+        return 0
+    from assist.models import load_specs
+
+    results = []
+    for name in (args.models or load_specs()["asr"].name).split(","):
+        result: dict = {"model": name}
+        if not only or only - {"latency"}:
+            result.update(run_child(name, "wer", args))
+        if "error" not in result and (not only or "latency" in only):
+            lat = run_child(name, "latency", args)
+            result.update({"error": lat["error"]} if "error" in lat else {"latency": lat})
+        results.append(result)
+    return report(results, args, os.cpu_count())
+
+
+def report(results: list[dict], args: argparse.Namespace, cores: int | None) -> int:
+    print_tables(results, cores)
     if args.examples:
         for r in results:
-            for condition, items in r["examples"].items():
+            for condition, items in r.get("examples", {}).items():
                 for item in items[:30]:
                     print(f"[{r['model']} {condition}] {item['clip']}\n   ref  {item['ref']}\n   live "
                           f"{item['live']}\n   off  {item['offline']}")
-    summary = {"bench": "asr", "cores": os.cpu_count(), "targets": TARGETS,
+    summary = {"bench": "asr", "cores": cores, "targets": TARGETS, "two_pass": TWO_PASS,
                "results": [{k: v for k, v in r.items() if k != "examples"} for r in results]}
     if args.json_out:
-        args.json_out.write_text(json.dumps({**summary, "examples": {r["model"]: r["examples"] for r in results}},
-                                            indent=1))
+        args.json_out.write_text(json.dumps({**summary, "examples": {r["model"]: r.get("examples", {})
+                                                                     for r in results}}, indent=1))
     print(json.dumps(summary))
     return 0
 

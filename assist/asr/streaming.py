@@ -220,12 +220,21 @@ class _Speech:
 
 
 class StreamingTranscriber:
-    """One speaker's audio in, ``Partial`` and ``Utterance`` events out (via the scheduler)."""
+    """One speaker's audio in, ``Partial`` and ``Utterance`` events out (via the scheduler).
 
-    def __init__(self, speaker: str, model: Any, options: AsrOptions | None = None):
+    ``final_model``, when given, decodes the final utterances and ``model`` only the
+    partials (two passes: a small fast model shows words while someone speaks, a bigger
+    one writes what is kept).
+    """
+
+    def __init__(self, speaker: str, model: Any, options: AsrOptions | None = None,
+                 final_model: Any | None = None):
         self.speaker = speaker
         self.model = model
+        self.final_model = final_model if final_model is not None else model
         self.options = options or AsrOptions()
+        self.full_retries = 0  # finals shorter than the agreed words, decoded again in full
+        self.kept_agreed = 0  # ... and still shorter: the agreed words were kept
         self.vad = StreamingVad()
         self.samples_in = 0
         self.history: deque[np.ndarray] = deque()
@@ -404,7 +413,8 @@ class StreamingTranscriber:
 
     def _transcribe_padded(self, audio: np.ndarray, final: bool, prompt: str | None = None):
         opts = self.options
-        segments, info = self.model.transcribe(
+        model = self.final_model if final else self.model
+        segments, info = model.transcribe(
             audio,
             # with detection on, each final detects afresh (calls switch language);
             # partials reuse the last detected one to stay cheap
@@ -497,8 +507,10 @@ class StreamingTranscriber:
         if len(words) < len(job.agreed):
             # the short encoder context sometimes stops a decode early ("Cab" for a whole
             # sentence the partials agreed on): decode in full, else keep what was agreed
+            self.full_retries += 1
             words, info = self._final_words(alone, full=True)
             if len(words) < len(job.agreed):
+                self.kept_agreed += 1
                 words = spread(job.agreed, alone.keep_from or alone.offset,
                                alone.offset + len(alone.audio) / SAMPLE_RATE)
         language = info.language if info is not None else self.language

@@ -41,7 +41,8 @@ _DONE = object()
 
 
 class Pipeline(AnalyzedCall):
-    """Wire one call: feed a source's frames through per-speaker transcribers."""
+    """Wire one call: feed a source's frames through per-speaker transcribers
+    (``final_model``, when given, re-decodes each final utterance; ``model`` the partials)."""
 
     def __init__(
         self,
@@ -52,9 +53,10 @@ class Pipeline(AnalyzedCall):
         sinks: Iterable[Sink] = (),
         model_name: str = "",
         call_id: str | None = None,
+        final_model: Any | None = None,
     ):
         options = asr_options or AsrOptions()
-        self.transcribers = {s: StreamingTranscriber(s, model, options) for s in speakers}
+        self.transcribers = {s: StreamingTranscriber(s, model, options, final_model) for s in speakers}
         self.scheduler = DecodeScheduler(self.transcribers)
         super().__init__(analyzers, sinks, call_id or uuid.uuid4().hex[:12])
         self.model_name = model_name

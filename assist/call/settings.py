@@ -56,12 +56,15 @@ class CallSettings:
 
     @classmethod
     def build(cls, model: str | None = None, models_toml: Path | None = None,
-              language: str | None = None, deadair_seconds: float = 10.0,
+              final_model: str | None = None, language: str | None = None, deadair_seconds: float = 10.0,
               language_rule: Callable[[str, str | None], str | None] | None = None,
               script: str | None = None, **extra: Any) -> CallSettings:
-        specs = load_specs(models_toml, asr=model)
+        specs = load_specs(models_toml, asr=model, final=final_model)
         if language_rule is not None:
             language = language_rule(specs["asr"].name, language)
+            final = specs["asr"].final_spec()
+            if final is not None:  # an English-only final model hears English only
+                language = language_rule(final.name, language)
         options = replace(AsrOptions(), language=language)
         if script is not None:
             if script not in SCRIPTS:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, db, store, agent,
-              script=None, kb_dir=None, phrases_dir=None, live: bool = False, **alerts) -> None:
+              final_model=None, script=None, kb_dir=None, phrases_dir=None, live: bool = False, **alerts) -> None:
     import os
 
     from ..call import CallSettings
@@ -38,8 +38,8 @@ def _run_call(source, *, model, models_toml, language, deadair_seconds, jsonl, d
     model, language, db, agent = saved.model, saved.language, saved.db, saved.agent
     if store is None:
         store = live or db is not None or bool(os.environ.get("ASSIST_DB"))
-    settings = CallSettings.build(model=model, models_toml=models_toml, language=language,
-                                  deadair_seconds=deadair_seconds, language_rule=call_language,
+    settings = CallSettings.build(model=model, models_toml=models_toml, final_model=final_model,
+                                  language=language, deadair_seconds=deadair_seconds, language_rule=call_language,
                                   script=saved.script, store=store, db=db, agent=agent, kb_dir=kb_dir,
                                   phrases_dir=phrases_dir, painpoints=options_from(**alerts),
                                   team=saved.team, **_content(saved))
@@ -159,8 +159,11 @@ def live(device: str | None, channels: str | None, agent_device: str | None,
 @click.command()
 @models_option
 @click.option("--model", help="Resolve this ASR model name or path instead of the configured one.")
+@click.option("--final-model", "final_model", metavar="NAME|PATH",
+              help="Resolve this model as the one that re-decodes finals (two passes; 'none': one model).")
 @click.option("--embeddings", help="Resolve this embedding model name or path instead of the configured one.")
-def models(models_toml: Path | None, model: str | None, embeddings: str | None) -> None:
+def models(models_toml: Path | None, model: str | None, final_model: str | None,
+           embeddings: str | None) -> None:
     """Show which model serves each role, where it resolved and its size.
 
     Resolution: an explicit path, else an installed package that carries the
@@ -168,9 +171,13 @@ def models(models_toml: Path | None, model: str | None, embeddings: str | None) 
     """
     from ..models import load_specs, resolve
 
-    specs = load_specs(models_toml, asr=model, embeddings=embeddings)
+    specs = load_specs(models_toml, asr=model, embeddings=embeddings, final=final_model)
     click.echo(f"{'role':<11} {'model':<18} {'size':>9}  source / path")
-    for role, spec in specs.items():
+    rows = [(role, spec) for role, spec in specs.items()]
+    final = specs["asr"].final_spec()
+    if final is not None:
+        rows.insert(1, ("asr final", final))
+    for role, spec in rows:
         resolved = resolve(spec)
         click.echo(f"{role:<11} {spec.name:<18} {resolved.size_mb:>7.1f}MB  {resolved.source}: {resolved.path}")
 

@@ -111,6 +111,10 @@ def call_options(func: F) -> F:
         click.option("--model", "model", metavar="NAME|PATH",
                      help="ASR model: a faster-whisper name (tiny.en, base, ...) or a local folder. "
                           "Default: models.toml (tiny.en, packaged)."),
+        click.option("--final-model", "final_model", metavar="NAME|PATH",
+                     help="Two passes: this model re-decodes each final utterance, --model "
+                          "shows the partials ('none': one model). Default: models.toml's "
+                          "final_model, else none."),
         models_option,
         click.option("--language", metavar="CODE",
                      help="Language of the call (en, zh, ...). 'auto' detects it (needs a "

