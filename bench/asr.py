@@ -397,13 +397,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.from_json:
         saved = [json.loads(path.read_text()) for path in args.from_json]
-        merged: dict[str, dict] = {}  # a model's later run (say --only latency) adds to its earlier
+        merged: dict[str, dict] = {}  # a model's later run (say --only latency) adds to its earlier one
         for run in saved:
             for r in run["results"]:
                 into = merged.setdefault(r["model"], {})
-                conditions = {**into.get("conditions", {}), **r.get("conditions", {})}
-                into.update(r)
-                into["conditions"] = conditions
+                for key, value in r.items():  # conditions and latency figures add up, one level deep
+                    into[key] = {**into[key], **value} if isinstance(into.get(key), dict) else value
                 merged[r["model"]].setdefault("examples", run.get("examples", {}).get(r["model"], {}))
         return report(list(merged.values()), args, saved[0]["cores"])
     missing = rs.available()
