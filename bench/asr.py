@@ -401,8 +401,11 @@ def main() -> int:
         for run in saved:
             for r in run["results"]:
                 into = merged.setdefault(r["model"], {})
+                peak = into.get("latency", {}).get("peak_rss_mb", 0.0)
                 for key, value in r.items():  # conditions and latency figures add up, one level deep
                     into[key] = {**into[key], **value} if isinstance(into.get(key), dict) else value
+                if "peak_rss_mb" in into.get("latency", {}):  # the peak over the model's runs
+                    into["latency"]["peak_rss_mb"] = max(peak, into["latency"]["peak_rss_mb"])
                 merged[r["model"]].setdefault("examples", run.get("examples", {}).get(r["model"], {}))
         return report(list(merged.values()), args, saved[0]["cores"])
     missing = rs.available()
