@@ -391,14 +391,23 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="an AsrOptions value to try (repeatable)")
     parser.add_argument("--from-json", type=Path, nargs="+", default=None, metavar="JSON",
-                        help="print the table of earlier runs (their --json-out files) instead of running")
+                        help="print the table of earlier runs (their --json-out files) instead of running; "
+                             "a model's later run adds to or replaces its earlier figures")
     parser.add_argument("--child", choices=("wer", "latency"), default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.from_json:
         saved = [json.loads(path.read_text()) for path in args.from_json]
-        results = [{**r, "examples": s.get("examples", {}).get(r["model"], {})}
-                   for s in saved for r in s["results"]]
-        return report(results, args, saved[0]["cores"])
+        merged: dict[str, dict] = {}  # a model's later run (say --only latency) adds to its earlier one
+        for run in saved:
+            for r in run["results"]:
+                into = merged.setdefault(r["model"], {})
+                peak = into.get("latency", {}).get("peak_rss_mb", 0.0)
+                for key, value in r.items():  # conditions and latency figures add up, one level deep
+                    into[key] = {**into[key], **value} if isinstance(into.get(key), dict) else value
+                if "peak_rss_mb" in into.get("latency", {}):  # the peak over the model's runs
+                    into["latency"]["peak_rss_mb"] = max(peak, into["latency"]["peak_rss_mb"])
+                merged[r["model"]].setdefault("examples", run.get("examples", {}).get(r["model"], {}))
+        return report(list(merged.values()), args, saved[0]["cores"])
     missing = rs.available()
     if missing:
         print("real speech missing: " + "; ".join(missing), file=sys.stderr)
